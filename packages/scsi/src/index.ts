@@ -1,0 +1,2 @@
+export type * from './device';
+export * from './errors';

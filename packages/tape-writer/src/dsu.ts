@@ -1,0 +1,113 @@
+import { realpath, stat } from 'node:fs/promises';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+
+/**
+ * Disk storage units: the only places a tape writer may read source images from.
+ * A source is named by (dsu, path relative to that DSU's root). Anything that
+ * resolves outside the root — `..` segments, absolute paths, symlinks pointing
+ * elsewhere — is refused before a single byte is read.
+ */
+
+export type SourceErrorCode =
+  | 'UNKNOWN_DSU'
+  | 'PATH_TRAVERSAL'
+  | 'NOT_FOUND'
+  | 'NOT_A_FILE'
+  | 'SIZE_MISMATCH'
+  | 'READ_FAILED';
+
+export class SourceError extends Error {
+  override readonly name = 'SourceError';
+  readonly code: SourceErrorCode;
+  readonly dsu: string;
+  readonly path: string;
+  /** A bad source never improves on retry; a failed read might. */
+  readonly retryable: boolean;
+  constructor(code: SourceErrorCode, dsu: string, path: string, message: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.code = code;
+    this.dsu = dsu;
+    this.path = path;
+    this.retryable = code === 'READ_FAILED';
+  }
+}
+
+export interface ResolvedSource {
+  absolutePath: string;
+  sizeBytes: number;
+}
+
+/** DSU name → absolute root directory. */
+export type DsuRoots = ReadonlyMap<string, string>;
+
+/** Parses `name=/abs/root` pairs (CLI and config form). Throws naming the offending entry. */
+export function parseDsuRoots(entries: readonly string[]): Map<string, string> {
+  const roots = new Map<string, string>();
+  for (const entry of entries) {
+    const eq = entry.indexOf('=');
+    const name = eq > 0 ? entry.slice(0, eq) : '';
+    const root = eq > 0 ? entry.slice(eq + 1) : '';
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(name) || !isAbsolute(root)) {
+      throw new TypeError(`option "dsu": expected name=/absolute/root, got ${JSON.stringify(entry)}`);
+    }
+    if (roots.has(name))
+      throw new TypeError(`option "dsu": duplicate storage unit name ${JSON.stringify(name)}`);
+    roots.set(name, resolve(root));
+  }
+  return roots;
+}
+
+function inside(root: string, candidate: string): boolean {
+  const rel = relative(root, candidate);
+  return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel);
+}
+
+/**
+ * Resolves a source to an absolute path inside its DSU root, following symlinks
+ * (the real path must stay inside the real root) and checking the size the
+ * request announced.
+ */
+export async function resolveSource(
+  roots: DsuRoots,
+  dsu: string,
+  path: string,
+  expectedSize?: number,
+): Promise<ResolvedSource> {
+  const root = roots.get(dsu);
+  if (root === undefined)
+    throw new SourceError('UNKNOWN_DSU', dsu, path, `unknown disk storage unit "${dsu}"`);
+  if (path.length === 0 || isAbsolute(path) || path.includes('\0')) {
+    throw new SourceError(
+      'PATH_TRAVERSAL',
+      dsu,
+      path,
+      `source path must be relative to the storage unit root`,
+    );
+  }
+  const lexical = resolve(root, path);
+  if (!inside(root, lexical)) {
+    throw new SourceError('PATH_TRAVERSAL', dsu, path, `source path leaves storage unit "${dsu}"`);
+  }
+  let real: string;
+  let realRoot: string;
+  try {
+    realRoot = await realpath(root);
+    real = await realpath(lexical);
+  } catch (cause) {
+    throw new SourceError('NOT_FOUND', dsu, path, `source not found in storage unit "${dsu}"`, cause);
+  }
+  if (!inside(realRoot, real)) {
+    throw new SourceError('PATH_TRAVERSAL', dsu, path, `source resolves outside storage unit "${dsu}"`);
+  }
+  const st = await stat(real);
+  if (!st.isFile()) throw new SourceError('NOT_A_FILE', dsu, path, `source is not a regular file`);
+  if (expectedSize !== undefined && st.size !== expectedSize) {
+    throw new SourceError(
+      'SIZE_MISMATCH',
+      dsu,
+      path,
+      `source is ${st.size} bytes, the request announced ${expectedSize}`,
+    );
+  }
+  return { absolutePath: real, sizeBytes: st.size };
+}

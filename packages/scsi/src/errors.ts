@@ -225,3 +225,66 @@ export class UnsupportedOperationError extends ScsiError {
     });
   }
 }
+
+/**
+ * A CDB builder or parameter-list builder was given an argument outside the range its field can hold.
+ * Raised before anything reaches a device; `argument` names the offending option.
+ */
+export class InvalidArgumentError extends ScsiError {
+  override readonly name = 'InvalidArgumentError';
+  /** The option or argument name, e.g. `count` or `allocationLength`. */
+  readonly argument: string;
+  /** The rejected value, as given. */
+  readonly value: unknown;
+  /** What was expected, e.g. `an integer in 0..16777215`. */
+  readonly expected: string;
+  constructor(argument: string, value: unknown, expected: string) {
+    super(`${argument} must be ${expected} (got ${describeValue(value)})`, {
+      code: 'INVALID_ARGUMENT',
+      category: 'illegal-request',
+      retryable: false,
+    });
+    this.argument = argument;
+    this.value = value;
+    this.expected = expected;
+  }
+}
+
+/** Why a device response could not be parsed. */
+export type ResponseParseErrorCode =
+  | 'RESPONSE_TOO_SHORT'
+  | 'RESPONSE_MALFORMED'
+  | 'RESPONSE_VALUE_TOO_LARGE'
+  | 'POSITION_UNKNOWN';
+
+/**
+ * Parameter data returned by a device (READ POSITION, INQUIRY, MODE SENSE, …) is shorter than
+ * its format requires or contradicts itself. `response` names the structure, `field` the field.
+ */
+export class ResponseParseError extends ScsiError {
+  override readonly name = 'ResponseParseError';
+  readonly response: string;
+  readonly field: string | undefined;
+  readonly length: number;
+  constructor(
+    code: ResponseParseErrorCode,
+    message: string,
+    details: { response: string; length: number; field?: string; opcode?: number },
+  ) {
+    super(`${details.response}: ${message}`, {
+      code,
+      category: 'other',
+      retryable: false,
+      ...(details.opcode === undefined ? {} : { opcode: details.opcode }),
+    });
+    this.response = details.response;
+    this.field = details.field;
+    this.length = details.length;
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'string') return JSON.stringify(value);
+  return String(value);
+}

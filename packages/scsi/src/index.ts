@@ -1,2 +1,13 @@
+export * from './asc-table';
+export * from './block-limits';
+export * from './cdb-spc';
+export * from './cdb-ssc';
 export type * from './device';
+export * from './device-configuration-extension';
 export * from './errors';
+export * from './inquiry';
+export * from './mode-parameters';
+export * from './opcodes';
+export * from './read-position';
+export * from './sense';
+export * from './sense-error';

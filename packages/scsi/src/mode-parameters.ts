@@ -142,7 +142,7 @@ function parseBody(
   const end = Math.min(buf.length, announcedTotal);
   let truncated = buf.length < announcedTotal;
   const blockDescriptors: BlockDescriptor[] = [];
-  let offset = headerLength;
+  let offset: number = headerLength;
   const descriptorsEnd = headerLength + blockDescriptorLength;
   for (; offset + 8 <= Math.min(end, descriptorsEnd); offset += 8) {
     blockDescriptors.push({

@@ -11,3 +11,4 @@ export * from './opcodes';
 export * from './read-position';
 export * from './sense';
 export * from './sense-error';
+export * from './stream-outcomes';

@@ -309,7 +309,7 @@ describe('INVALID_FIELD names the field path', () => {
         ...SAMPLES.assign,
         items: [
           SAMPLES.assign.items[0],
-          { ...SAMPLES.assign.items[1], copyId: SAMPLES.assign.items[0].copyId },
+          { ...SAMPLES.assign.items[1], copyId: SAMPLES.assign.items[0]!.copyId },
         ],
       },
       'items.1.copyId',

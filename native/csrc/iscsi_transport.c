@@ -180,7 +180,7 @@ static void do_execute(iscsi_work *w) {
   }
   struct scsi_iovec iov;
   if (w->in_len > 0) {
-    w->in = malloc(w->in_len);
+    w->in = calloc(1, w->in_len);
     if (w->in == NULL) {
       scsi_free_scsi_task(task);
       op_error_set(&w->error, ENOMEM, "ENOMEM", "cannot allocate %zu bytes for data-in", w->in_len);
@@ -222,8 +222,9 @@ static void do_execute(iscsi_work *w) {
   }
   w->status = st.status;
   w->residual = task->residual_status == SCSI_RESIDUAL_UNDERFLOW ? task->residual : 0;
-  size_t expected = (size_t)expxfer;
-  w->in_got = w->in_len > 0 ? (w->residual < expected ? expected - w->residual : 0) : 0;
+  /* The whole buffer goes back: targets disagree on how they count the residual of a READ that
+     ends in CHECK CONDITION, so the caller derives the length from the sense INFORMATION field. */
+  w->in_got = w->in_len;
   if (st.status == SCSI_STATUS_CHECK_CONDITION && task->datain.data != NULL && task->datain.size >= 2) {
     /* iSCSI sense data: a 2-byte SenseLength followed by the sense bytes. */
     size_t declared = ((size_t)task->datain.data[0] << 8) | task->datain.data[1];

@@ -186,13 +186,11 @@ export class ScsiTapeDevice implements TapeDevice {
     return this.#command(async () => {
       const caps = this.#capsOrThrow();
       if (!(data instanceof Uint8Array)) throw new InvalidArgumentError('data', data, 'a Uint8Array');
+      // Only the upper bound is enforced here (it is the width of the CDB field); the device itself
+      // judges short blocks: tgt reports a minimum of 4 bytes yet stores 1-byte blocks.
       const max = Math.min(caps.maxBlockSize, MAX_TRANSFER);
-      if (data.length < Math.max(1, caps.minBlockSize) || data.length > max) {
-        throw new InvalidArgumentError(
-          'data.length',
-          data.length,
-          `${Math.max(1, caps.minBlockSize)}..${max}`,
-        );
+      if (data.length < 1 || data.length > max) {
+        throw new InvalidArgumentError('data.length', data.length, `1..${max}`);
       }
       const cdb = write6Cdb({ transferLength: data.length });
       const r = await this.#exec(cdb, { dataOut: data });
@@ -291,9 +289,16 @@ export class ScsiTapeDevice implements TapeDevice {
   load(): Promise<void> {
     return this.#command(async () => {
       const cdb = loadUnloadCdb({ load: true });
+      this.#pos = undefined;
       this.#expectGood(await this.#exec(cdb), cdb);
-      this.#pos = 0;
-      this.#eop = false;
+      if (this.#capsOrThrow().readPosition) {
+        this.#pos = 0;
+        this.#eop = false;
+      } else {
+        // Counted positions need a certain anchor, and not every target moves on LOAD (tgt takes
+        // opcode 1Bh for START STOP UNIT and leaves the tape where it is): rewind as well.
+        await this.#rewind();
+      }
     });
   }
 

@@ -436,3 +436,56 @@ describe('test helper', () => {
     expect(fromHex('81a17609')).toEqual(frame({ v: 9 }));
   });
 });
+
+describe('error messages never stringify containers', () => {
+  it('a nested array as v is described, not joined', () => {
+    const err = expectProtocolError(
+      () =>
+        decode(
+          map([
+            ['type', str('status')],
+            ['v', arr([arr([uint(1)])])],
+          ]),
+        ),
+      'BAD_VERSION',
+      'v',
+    );
+    expect(err.message).toBe('protocol version an array is not 1');
+    const asString = expectProtocolError(
+      () =>
+        decode(
+          map([
+            ['type', str('status')],
+            ['v', str('1')],
+          ]),
+        ),
+      'BAD_VERSION',
+      'v',
+    );
+    expect(asString.message).toBe('protocol version "1" is not 1');
+    const asNil = expectProtocolError(
+      () =>
+        decode(
+          map([
+            ['type', str('status')],
+            ['v', nil()],
+          ]),
+        ),
+      'BAD_VERSION',
+      'v',
+    );
+    expect(asNil.message).toBe('protocol version nil is not 1');
+    const asMap = expectProtocolError(
+      () =>
+        decode(
+          map([
+            ['type', str('status')],
+            ['v', map([])],
+          ]),
+        ),
+      'BAD_VERSION',
+      'v',
+    );
+    expect(asMap.message).toBe('protocol version a map is not 1');
+  });
+});

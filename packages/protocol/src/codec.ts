@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { isMessageType, type Message, type MessageOf, type MessageType, messageSchemas } from './catalogue';
 import { ProtocolError } from './errors';
 import { MAX_TEXT, PROTOCOL_VERSION } from './fields';
-import { invalidField, isPlainObject, readableId } from './validation';
+import { describeVersion, invalidField, isPlainObject, readableId } from './validation';
 import { pack, unpack, withoutUndefined } from './wire';
 
 /** Default largest control frame: 1 MiB. */
@@ -59,11 +59,15 @@ export function parseMessage<T extends MessageType = MessageType>(
     });
   }
   if (value.v !== PROTOCOL_VERSION) {
-    throw new ProtocolError('BAD_VERSION', `protocol version ${String(value.v)} is not ${PROTOCOL_VERSION}`, {
-      field: 'v',
-      messageId,
-      messageType: type,
-    });
+    throw new ProtocolError(
+      'BAD_VERSION',
+      `protocol version ${describeVersion(value.v)} is not ${PROTOCOL_VERSION}`,
+      {
+        field: 'v',
+        messageId,
+        messageType: type,
+      },
+    );
   }
   const accept: readonly string[] | undefined = options.accept;
   if (!isMessageType(type) || (accept !== undefined && !accept.includes(type))) {

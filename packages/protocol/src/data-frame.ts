@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { ProtocolError } from './errors';
 import { byteCount, copyNumber, PROTOCOL_VERSION, safeId, sha256Hex, uint } from './fields';
-import { invalidField, isPlainObject } from './validation';
+import { describeVersion, invalidField, isPlainObject } from './validation';
 import { pack, unpack, withoutUndefined } from './wire';
 
 /** Default largest header frame. Headers are tens of bytes; anything near this is hostile. */
@@ -74,10 +74,14 @@ function parseDataHeader(value: unknown): DataHeader {
   }
   const type = value.type;
   if (value.v !== PROTOCOL_VERSION) {
-    throw new ProtocolError('BAD_VERSION', `protocol version ${String(value.v)} is not ${PROTOCOL_VERSION}`, {
-      field: 'v',
-      messageType: type,
-    });
+    throw new ProtocolError(
+      'BAD_VERSION',
+      `protocol version ${describeVersion(value.v)} is not ${PROTOCOL_VERSION}`,
+      {
+        field: 'v',
+        messageType: type,
+      },
+    );
   }
   if (!Object.hasOwn(dataHeaderSchemas, type)) {
     throw new ProtocolError('UNKNOWN_TYPE', `unknown data header type ${JSON.stringify(type.slice(0, 64))}`, {

@@ -38,3 +38,13 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
     Object.getPrototypeOf(value) === Object.prototype
   );
 }
+
+/** A short, safe description of a decoded `v` for error messages (never stringifies containers). */
+export function describeVersion(v: unknown): string {
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (typeof v === 'string') return JSON.stringify(v.slice(0, 16));
+  if (v === null) return 'nil';
+  if (v === undefined) return 'undefined';
+  if (typeof v === 'bigint') return 'a 64-bit integer';
+  return Array.isArray(v) ? 'an array' : 'a map';
+}

@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common.h"
 
@@ -83,7 +84,7 @@ static const char *classify(const char *text) {
 }
 
 /* Drives the session until *done or the deadline; returns 0 when done, -1 with `e` set otherwise. */
-static int run_until(iscsi_handle *h, volatile int *done, int64_t deadline, op_error *e) {
+static int run_until(iscsi_handle *h, volatile int *done, int64_t deadline, op_error *e, int connecting) {
   while (!*done) {
     int fd = iscsi_get_fd(h->ctx);
     if (fd < 0) {
@@ -104,6 +105,15 @@ static int run_until(iscsi_handle *h, volatile int *done, int64_t deadline, op_e
       if (errno == EINTR) continue;
       op_error_errno(e, errno, "poll");
       return -1;
+    }
+    if (connecting && (pfd.revents & (POLLOUT | POLLERR | POLLHUP))) {
+      /* Read the TCP connect result ourselves: libiscsi replaces its text with a reconnect message. */
+      int soerr = 0;
+      socklen_t len = sizeof soerr;
+      if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr != 0) {
+        op_error_set(e, soerr, errno_code(soerr), "cannot connect to %s: %s", h->portal, strerror(soerr));
+        return -1;
+      }
     }
     if (iscsi_service(h->ctx, r == 0 ? 0 : pfd.revents) < 0) {
       const char *text = iscsi_get_error(h->ctx);
@@ -143,7 +153,7 @@ static void do_connect(iscsi_work *w) {
     drop_session(h);
     return;
   }
-  if (run_until(h, &st.done, deadline, &w->error) != 0) {
+  if (run_until(h, &st.done, deadline, &w->error, 1) != 0) {
     if (strcmp(w->error.code, "ECONNRESET") == 0) {
       /* During login, a dropped socket is most often a refused or reset TCP connect. */
       const char *text = iscsi_get_error(h->ctx);
@@ -204,7 +214,7 @@ static void do_execute(iscsi_work *w) {
     drop_session(h);
     return;
   }
-  if (run_until(h, &st.done, deadline, &w->error) != 0) {
+  if (run_until(h, &st.done, deadline, &w->error, 0) != 0) {
     if (!st.done) iscsi_scsi_cancel_task(h->ctx, task);
     w->failed = 1;
     drop_session(h);
@@ -244,7 +254,7 @@ static void do_disconnect(iscsi_work *w) {
     if (iscsi_logout_async(h->ctx, state_cb, &st) == 0) {
       op_error ignored;
       /* A polite logout; a target that does not answer quickly is simply dropped. */
-      run_until(h, &st.done, monotonic_ms() + (w->timeout_ms < 2000 ? w->timeout_ms : 2000), &ignored);
+      run_until(h, &st.done, monotonic_ms() + (w->timeout_ms < 2000 ? w->timeout_ms : 2000), &ignored, 0);
     }
   }
   drop_session(h);

@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +48,8 @@ export interface TgtTarget {
   /** A fresh cartridge on a new LUN; returns its number. */
   addLun(): Promise<number>;
   deleteLun(lun: number): Promise<void>;
+  /** The running tgtd's pid. */
+  pid(): Promise<number>;
   /** SIGKILL tgtd, as a crash would; the cartridges stay. */
   kill(): Promise<void>;
   /** Start tgtd again on the same port and cartridges. */
@@ -85,6 +87,9 @@ export async function startTgtTarget(options: { luns: number }): Promise<TgtTarg
     },
     async deleteLun(lun) {
       await script('del-lun', workdir, String(lun));
+    },
+    async pid() {
+      return Number((await readFile(join(workdir, 'tgtd.pid'), 'utf8')).trim());
     },
     async kill() {
       await script('kill', workdir);

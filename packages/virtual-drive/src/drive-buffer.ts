@@ -19,6 +19,8 @@ export interface BufferedRun {
   drainEnd: number;
   /** A deferred fault strikes this run when the head reaches it. */
   faulted: boolean;
+  /** Bytes enqueued since the buffer was created, before this run (a monotonic counter). */
+  cumStart: number;
 }
 
 /** A piece of buffered data that reached the medium. */
@@ -31,10 +33,15 @@ export interface TakeResult {
 }
 
 export class DriveBuffer {
-  #runs: BufferedRun[] = [];
+  // Taken runs before `#head` are cleared to undefined until the array is compacted.
+  #runs: Array<BufferedRun | undefined> = [];
   #objects = 0;
   #bytes = 0;
   #filemarks = 0;
+  /** Bytes ever enqueued; with `cumStart` it turns the level into a binary search. */
+  #enqueued = 0;
+  /** Index of the first run still in the buffer (runs before it were taken). */
+  #head = 0;
   #lastDrainEnd = 0;
   /** The host has been streaming since the tape last stopped cleanly (sync, reposition, load). */
   #streaming = false;
@@ -62,7 +69,7 @@ export class DriveBuffer {
   }
 
   get empty(): boolean {
-    return this.#runs.length === 0;
+    return this.#head === this.#runs.length;
   }
 
   /** Model time at which everything buffered so far is on the medium. */
@@ -78,7 +85,7 @@ export class DriveBuffer {
    * Puts a run in the buffer at `now`. When the buffer ran dry while the host was streaming, the
    * tape had stopped: the head restarts only after a backhitch.
    */
-  enqueue(now: number, run: Omit<BufferedRun, 'drainStart' | 'drainEnd'>): BufferedRun {
+  enqueue(now: number, run: Omit<BufferedRun, 'drainStart' | 'drainEnd' | 'cumStart'>): BufferedRun {
     const bytes = run.length * run.count;
     let start = Math.max(now, this.#lastDrainEnd);
     if (run.kind === 'data' && bytes > 0) {
@@ -88,8 +95,20 @@ export class DriveBuffer {
       }
       this.#streaming = true;
     }
-    const placed: BufferedRun = { ...run, drainStart: start, drainEnd: start + this.durationMs(bytes) };
+    if (this.empty) {
+      // Restart the byte counter whenever the buffer is empty, so it stays small.
+      this.#runs = [];
+      this.#head = 0;
+      this.#enqueued = 0;
+    }
+    const placed: BufferedRun = {
+      ...run,
+      drainStart: start,
+      drainEnd: start + this.durationMs(bytes),
+      cumStart: this.#enqueued,
+    };
     this.#runs.push(placed);
+    this.#enqueued += bytes;
     this.#objects += run.count;
     this.#bytes += bytes;
     if (run.kind === 'filemark') this.#filemarks += run.count;
@@ -102,25 +121,48 @@ export class DriveBuffer {
     this.#streaming = false;
   }
 
-  /** Bytes not yet written by the head at time `t`. */
+  /** Bytes not yet written by the head at time `t` (binary search over the drain intervals). */
   levelAt(t: number): number {
-    let level = 0;
-    for (const r of this.#runs) level += remaining(r, t);
-    return level;
+    return this.#enqueued - this.#writtenBy(t);
   }
 
   /** Earliest time >= now at which the buffer holds at most `capacity` bytes: when the last write fits. */
   acceptTime(now: number): number {
-    let excess = this.levelAt(now) - this.capacity;
-    if (excess <= 0) return now;
-    for (const r of this.#runs) {
-      const rem = remaining(r, now);
-      if (rem === 0) continue;
-      const from = Math.max(now, r.drainStart);
-      if (excess <= rem) return from + (r.drainEnd - from) * (excess / rem);
-      excess -= rem;
+    const target = this.#enqueued - this.capacity;
+    if (target <= this.#writtenBy(now)) return now;
+    // The first run whose end reaches the target, then interpolate inside it.
+    let lo = this.#head;
+    let hi = this.#runs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const r = this.#runs[mid]!;
+      if (r.cumStart + r.length * r.count >= target) hi = mid;
+      else lo = mid + 1;
     }
-    return this.#lastDrainEnd;
+    const r = this.#runs[lo];
+    if (!r) return this.#lastDrainEnd;
+    const bytes = r.length * r.count;
+    const t =
+      bytes === 0
+        ? r.drainStart
+        : r.drainStart + ((target - r.cumStart) / bytes) * (r.drainEnd - r.drainStart);
+    return Math.max(now, t);
+  }
+
+  /** Bytes (counted like `#enqueued`) the head has written by time `t`. */
+  #writtenBy(t: number): number {
+    // The first run not finished at t.
+    let lo = this.#head;
+    let hi = this.#runs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.#runs[mid]!.drainEnd <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    const r = this.#runs[lo];
+    if (!r) return this.#enqueued;
+    if (t <= r.drainStart) return r.cumStart;
+    return r.cumStart + (r.length * r.count * (t - r.drainStart)) / (r.drainEnd - r.drainStart);
   }
 
   /**
@@ -129,14 +171,14 @@ export class DriveBuffer {
    */
   take(now: number): TakeResult {
     const drained: DrainedPiece[] = [];
-    while (this.#runs.length > 0) {
-      const r = this.#runs[0]!;
+    while (this.#head < this.#runs.length) {
+      const r = this.#runs[this.#head]!;
       if (r.faulted && r.drainStart <= now) {
         this.dropAll(now);
         return { drained, faulted: true };
       }
       if (r.drainEnd <= now) {
-        this.#runs.shift();
+        this.#runs[this.#head++] = undefined;
         this.#objects -= r.count;
         this.#bytes -= r.length * r.count;
         if (r.kind === 'filemark') this.#filemarks -= r.count;
@@ -150,19 +192,31 @@ export class DriveBuffer {
           drained.push({ kind: 'data', length: r.length, count: n });
           r.count -= n;
           r.drainStart += n * per;
+          r.cumStart += n * r.length;
           this.#objects -= n;
           this.#bytes -= n * r.length;
         }
       }
       break;
     }
+    this.#compact();
     return { drained, faulted: false };
+  }
+
+  /** Releases the slots of taken runs once they are the bulk of the array. */
+  #compact(): void {
+    if (this.#head > 1024 && this.#head * 2 > this.#runs.length) {
+      this.#runs = this.#runs.slice(this.#head);
+      this.#head = 0;
+    }
   }
 
   /** Drops everything buffered (power loss, failed sync, deferred error). Returns what was lost. */
   dropAll(now: number): { objects: number; bytes: number } {
     const lost = { objects: this.#objects, bytes: this.#bytes };
     this.#runs = [];
+    this.#head = 0;
+    this.#enqueued = 0;
     this.#objects = 0;
     this.#bytes = 0;
     this.#filemarks = 0;
@@ -170,11 +224,4 @@ export class DriveBuffer {
     this.#streaming = false;
     return lost;
   }
-}
-
-function remaining(r: BufferedRun, t: number): number {
-  const bytes = r.length * r.count;
-  if (t >= r.drainEnd) return 0;
-  if (t <= r.drainStart) return bytes;
-  return (bytes * (r.drainEnd - t)) / (r.drainEnd - r.drainStart);
 }

@@ -42,6 +42,7 @@ import {
 } from './sense';
 
 const NEVER = new Promise<never>(() => {});
+const COMMAND_DONE = Symbol('command done');
 const MAX_FILEMARKS = 0xffffff;
 const MAX_SPACE = 0x7fffff;
 /** Objects handed to `MediumStore.append` per call when a synthetic run must be expanded. */
@@ -531,7 +532,8 @@ export class VirtualDrive implements TapeDevice {
     try {
       return await Promise.race([work, deadline]);
     } finally {
-      abort.abort();
+      // A constant reason: the default one builds a DOMException per command.
+      abort.abort(COMMAND_DONE);
     }
   }
 
@@ -692,7 +694,9 @@ export class VirtualDrive implements TapeDevice {
       kind: 'data',
       length,
       count,
-      data: data?.slice(),
+      // Keep a copy only when the medium stores bytes: the caller may reuse its buffer, and a
+      // synthetic medium would throw the copy away.
+      data: data && this.#store!.info().storesData ? data.slice() : undefined,
       faulted: kinds.has('deferred-error'),
     });
     this.#afterEnqueue(count);

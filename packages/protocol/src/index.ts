@@ -1,3 +1,14 @@
+/**
+ * @tapedup/protocol — the message catalogue and its sans-I/O codec.
+ *
+ * - `encode(message)` validates and packs a control message (one msgpack map per ZeroMQ frame).
+ * - `decode(bytes, { maxFrameBytes, accept })` returns a valid, typed message or throws a
+ *   `ProtocolError` whose `code` is one of `PROTOCOL_ERROR_CODES` (never anything else).
+ * - `errorReplyFor(err, re?)` turns a refusal into the typed `error` reply.
+ * - `encodeDataFrame` / `decodeDataFrame` (and the header-only pair) for stream data (PUSH → PULL).
+ *
+ * The wire format is specified in docs/protocol.md.
+ */
 export {
   DUPLICATOR_EVENT_TYPES,
   DUPLICATOR_REPLY_TYPES,

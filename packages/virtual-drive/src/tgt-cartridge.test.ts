@@ -241,6 +241,25 @@ describe('TgtCartridgeFile durability', () => {
     await writer.close();
   });
 
+  it('loseUnsynced forgets unsynced objects; the next append and sync continue from the synced state', async () => {
+    const path = join(dir, 'M.img');
+    const store = await TgtCartridgeFile.create(path, { barcode: 'M', capacityBytes: MiB });
+    await store.append([data(10, 1), FM]);
+    await store.sync();
+    await store.append([data(20, 2), FM, data(30, 3)]);
+    expect(store.filemarksBefore(5)).toBe(2);
+    store.loseUnsynced();
+    expect(listing(store)).toEqual(shape([data(10, 1), FM]));
+    expect(store.filemarksBefore(5)).toBe(1);
+    expect(store.bytesBefore(2)).toBe(10);
+    await store.append([data(40, 4)]);
+    await store.close();
+    const reopened = await TgtCartridgeFile.open(path);
+    expect(listing(reopened)).toEqual(shape([data(10, 1), FM, data(40, 4)]));
+    expect(await reopened.readData(2)).toEqual(block(40, 4));
+    await reopened.close();
+  });
+
   it('truncating only unsynced objects keeps the committed chain', async () => {
     const path = join(dir, 'L.img');
     const writer = await TgtCartridgeFile.create(path, { barcode: 'L', capacityBytes: MiB });

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, open as openFile, unlink } from 'node:fs/promises';
 import type { AppendObject, MediumInfo, MediumObject, MediumStore } from './medium';
+import type { FileNumberingMedium, PowerFailingMedium } from './medium-extensions';
 import {
   CartridgeArgumentError,
   CartridgeClosedError,
@@ -79,12 +80,14 @@ export interface OpenCartridgeOptions {
  * Only one handle may write a cartridge at a time; the virtual library enforces that by mounting a
  * cartridge in at most one drive. Operations on one handle are serialised.
  */
-export class TgtCartridgeFile implements MediumStore {
+export class TgtCartridgeFile implements MediumStore, FileNumberingMedium, PowerFailingMedium {
   private closed = false;
   private committed: number;
   /** The header that will replace the committed EOD header at the next sync, with its offset. */
   private pending: { offset: number; bytes: Uint8Array } | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Bumped by `loseUnsynced`, so an append still in flight then does not resurrect its objects. */
+  private generation = 0;
   private zeros = new Uint8Array(0);
 
   private constructor(
@@ -184,6 +187,22 @@ export class TgtCartridgeFile implements MediumStore {
     return this.committed;
   }
 
+  filemarksBefore(index: number): number {
+    checkIndex(index, Number.POSITIVE_INFINITY);
+    return this.index.filemarksBefore(Math.min(index, this.index.count));
+  }
+
+  /**
+   * A host power failure: forgets every object appended since the last sync, as the page cache
+   * would. The file needs no change: its chain already ends at the committed EOD, and the bytes
+   * written past it are unreachable until the next append overwrites them.
+   */
+  loseUnsynced(): void {
+    this.generation += 1;
+    this.pending = undefined;
+    this.index.truncate(this.committed);
+  }
+
   objectAt(index: number): MediumObject | undefined {
     checkIndex(index, Number.POSITIVE_INFINITY);
     if (index >= this.index.count) return undefined;
@@ -243,7 +262,9 @@ export class TgtCartridgeFile implements MediumStore {
       });
       buffers.push(encodeBlockHeader(eodHeader(first + objects.length, prev, position)));
       const start = this.index.eodOffset + (newPending === undefined ? 0 : BLOCK_HEADER_SIZE);
+      const generation = this.generation;
       await this.io.write(buffers, start);
+      if (generation !== this.generation) return;
       if (newPending !== undefined) this.pending = { offset: this.index.eodOffset, bytes: newPending };
       for (const object of objects) {
         this.index.push(object.kind === 'filemark', object.kind === 'data' ? object.length : 0);

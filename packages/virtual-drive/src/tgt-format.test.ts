@@ -143,7 +143,7 @@ describe('barcodeProblem', () => {
     expect(barcodeProblem('A'.repeat(31))).toBeUndefined();
   });
 
-  it.each([
+  it.each<[unknown, string]>([
     ['', 'empty'],
     ['A'.repeat(32), 'too long'],
     ['A B', 'space'],

@@ -38,4 +38,21 @@ describe('ObjectIndex', () => {
     expect(index.isFilemark(1)).toBe(true);
     expect(index.eodOffset).toBe(FIRST_BLOCK_OFFSET + 106);
   });
+
+  it('counts filemarks before any index, also after truncation and growth', () => {
+    const index = new ObjectIndex(FIRST_BLOCK_OFFSET, 8);
+    const kinds: boolean[] = [];
+    for (let i = 0; i < 3000; i += 1) {
+      const filemark = i % 7 === 3 || i % 11 === 0;
+      kinds.push(filemark);
+      index.push(filemark, filemark ? 0 : 10);
+    }
+    const expected = (n: number) => kinds.slice(0, n).filter(Boolean).length;
+    for (const n of [0, 1, 3, 4, 5, 100, 2999, 3000])
+      expect(index.filemarksBefore(n), `n=${n}`).toBe(expected(n));
+    index.truncate(1000);
+    expect(index.filemarksBefore(1000)).toBe(expected(1000));
+    index.push(true, 0);
+    expect(index.filemarksBefore(1001)).toBe(expected(1000) + 1);
+  });
 });

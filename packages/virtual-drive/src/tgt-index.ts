@@ -15,6 +15,9 @@ export class ObjectIndex {
   private offsets: Float64Array;
   private kinds: Uint8Array;
   private n = 0;
+  /** Indices of the filemarks, ascending: file numbers by binary search, memory per filemark only. */
+  private marks = new Float64Array(64);
+  private markCount = 0;
 
   constructor(firstOffset: number, initialCapacity = 1024) {
     this.offsets = new Float64Array(initialCapacity + 1);
@@ -49,9 +52,30 @@ export class ObjectIndex {
     return (this.offsets[index] as number) - (this.offsets[0] as number) - BLOCK_HEADER_SIZE * index;
   }
 
+  /** Filemarks among objects [0, index). */
+  filemarksBefore(index: number): number {
+    let low = 0;
+    let high = this.markCount;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if ((this.marks[mid] as number) < index) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  }
+
   /** Adds an object at the current EOD; the EOD moves past its header and data. */
   push(filemark: boolean, length: number): void {
     if (this.n === this.kinds.length) this.grow();
+    if (filemark) {
+      if (this.markCount === this.marks.length) {
+        const marks = new Float64Array(this.marks.length * 2);
+        marks.set(this.marks);
+        this.marks = marks;
+      }
+      this.marks[this.markCount] = this.n;
+      this.markCount += 1;
+    }
     this.kinds[this.n] = filemark ? FILEMARK : 0;
     this.offsets[this.n + 1] = (this.offsets[this.n] as number) + BLOCK_HEADER_SIZE + length;
     this.n += 1;
@@ -59,6 +83,7 @@ export class ObjectIndex {
 
   /** Drops objects at and after `index`; the EOD moves to object `index`'s offset. */
   truncate(index: number): void {
+    this.markCount = this.filemarksBefore(index);
     this.n = index;
   }
 

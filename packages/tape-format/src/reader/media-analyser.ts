@@ -155,6 +155,8 @@ class MediaAnalyser {
   private medium!: MediumListing;
   private file: TapeFileListing | undefined;
   private tags = new Map<number, TagState>();
+  /** Bad blocks of the current tape file whose owner is not known yet. */
+  private unowned: TapeFormatError[] = [];
 
   constructor(private readonly hashing: boolean) {}
 
@@ -170,6 +172,7 @@ class MediaAnalyser {
     this.media.push(this.medium);
     this.file = undefined;
     this.tags = new Map();
+    this.unowned = [];
   }
 
   finish(): Analysis {
@@ -231,14 +234,11 @@ class MediaAnalyser {
         if (file.kind !== 'empty-header' || !first) this.unexpected(event.at, 'empty header');
         break;
       case 'bad-block': {
-        // A block whose header cannot be trusted may belong to any image still running in the fragment.
+        // A block whose header cannot be trusted has no known owner. Its owner shows itself later by a
+        // sequence gap (or a block count short of its trailer); the block is then blamed as the cause.
         const owner = event.error.tag === undefined ? undefined : this.tags.get(event.error.tag);
-        const suspects = owner ? [owner] : [...this.tags.values()].filter((t) => !t.ended);
-        this.problem(
-          event.error,
-          event.at,
-          suspects.map((t) => t.chain),
-        );
+        this.problem(event.error, event.at, owner ? [owner.chain] : []);
+        if (!owner) this.unowned.push(event.error);
         break;
       }
     }
@@ -311,6 +311,7 @@ class MediaAnalyser {
     }
     this.file = undefined;
     this.tags = new Map();
+    this.unowned = [];
   }
 
   private emptyFile(at: TapeLocation): TapeFileListing {
@@ -429,6 +430,7 @@ class MediaAnalyser {
     const { chain, listing, location } = state;
     const r = chain.report;
     if (header.sequence !== r.blocks) {
+      this.blame(chain);
       this.problem(
         new TapeFormatError(
           'SEQUENCE_GAP',
@@ -492,12 +494,16 @@ class MediaAnalyser {
         at,
         [chain],
       );
-    if (trailer.status === 'complete') {
+    // Once a chain is corrupt its counts and digest are off by consequence; do not report them again.
+    if (trailer.status === 'complete' && !chain.corrupt) {
       if (trailer.totalBytes !== r.endOffset) mismatch('totalBytes', r.endOffset, trailer.totalBytes);
-      if (trailer.blockCount !== r.blocks) mismatch('blockCount', r.blocks, trailer.blockCount);
+      if (trailer.blockCount !== r.blocks) {
+        this.blame(chain);
+        mismatch('blockCount', r.blocks, trailer.blockCount);
+      }
       if (r.totalSize !== undefined && r.totalSize !== trailer.totalBytes)
         mismatch('totalSize', r.totalSize, trailer.totalBytes);
-      if (chain.hash !== undefined && !chain.corrupt) {
+      if (chain.hash !== undefined) {
         const stored = Buffer.from(trailer.sha256).toString('hex');
         const found = chain.hash.copy().digest('hex');
         if (stored !== found) mismatch('sha256', found, stored);
@@ -515,6 +521,13 @@ class MediaAnalyser {
     else if (r.trailer === undefined) r.verdict = 'incomplete';
     else r.verdict = chain.hash !== undefined ? 'ok' : 'unverified';
     this.images.push(r);
+  }
+
+  /** The chain lost a block: the unowned bad blocks seen so far in the fragment are the likely cause. */
+  private blame(chain: Chain): void {
+    chain.corrupt = true;
+    chain.report.problems.push(...this.unowned);
+    this.unowned = [];
   }
 
   private unexpected(at: TapeLocation, what: string): void {

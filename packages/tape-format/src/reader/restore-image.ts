@@ -85,11 +85,12 @@ export async function restoreImage(
     const device = queue.shift() ?? (previous && (await options.nextMedium?.(previous)));
     if (device === undefined) break;
     let label: VolumeLabel | undefined;
-    // Our image's tag in the current fragment, and whether the fragment has been poisoned by a block
-    // whose owner cannot be known while our image is running in it.
+    // Our image's tag in the current fragment, whether it ended there, and the first bad block of
+    // unknown owner since our last good block (the cause, should our sequence turn out broken).
     let tag: number | undefined;
     let ended = false;
     let fragment: { tapeFile: number; blockNumber: number } | undefined;
+    let unowned: TapeFormatError | undefined;
     const scan = scanMedium(device, { maxBlockSize: options.maxBlockSize, from: startAt });
     startAt = undefined;
     for await (const event of scan as AsyncGenerator<ScanEvent>) {
@@ -111,6 +112,7 @@ export async function restoreImage(
           if (tag === undefined || ended || event.header.tag !== tag || progress === undefined) break;
           const p = progress;
           if (event.header.sequence !== p.blocks) {
+            if (unowned !== undefined) throw unowned;
             throw new TapeFormatError(
               'SEQUENCE_GAP',
               `expected sequence ${p.blocks}, found ${event.header.sequence}`,
@@ -123,6 +125,7 @@ export async function restoreImage(
           } catch (error) {
             throw error instanceof TapeFormatError ? error.at(at) : error;
           }
+          unowned = undefined;
           p.hash.update(payload);
           p.bytes += payload.length;
           p.blocks += 1;
@@ -149,6 +152,7 @@ export async function restoreImage(
           const shaField = Buffer.from(t.sha256).toString('hex') !== sha256 ? 'sha256' : undefined;
           const field = mismatch ?? shaField;
           if (field !== undefined) {
+            if (unowned !== undefined && field !== 'sha256') throw unowned;
             throw new TapeFormatError(
               'TRAILER_MISMATCH',
               `restored image differs from its trailer in ${field}`,
@@ -162,16 +166,17 @@ export async function restoreImage(
           return { ...ident, bytes: p.bytes, blocks: p.blocks, sha256, fragments: p.fragments };
         }
         case 'bad-block': {
-          const owner = event.error.tag;
-          const ours =
-            tag !== undefined && !ended && progress !== undefined && (owner === undefined || owner === tag);
-          if (ours) throw event.error;
+          if (tag === undefined || ended || progress === undefined) break;
+          if (event.error.tag === tag) throw event.error;
+          // Owner unknown: if it was ours, the next block's sequence (or the trailer's count) shows it.
+          if (event.error.tag === undefined) unowned ??= event.error;
           break;
         }
         case 'filemark':
         case 'end-of-data':
           tag = undefined;
           fragment = undefined;
+          unowned = undefined;
           break;
         case 'fragment-end':
         case 'empty-header':

@@ -51,20 +51,29 @@ export class RealClock implements Clock {
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) return NEVER;
-    if (!(ms > 0)) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms / this.scale);
-      const onAbort = () => clearTimeout(timer);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return this.until(this.now() + ms, signal);
   }
 
   until(time: number, signal?: AbortSignal): Promise<void> {
-    return this.sleep(time - this.now(), signal);
+    if (signal?.aborted) return NEVER;
+    if (!(time > this.now())) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const onAbort = () => clearTimeout(timer);
+      // Timers round to whole milliseconds and may fire early by a fraction: re-arm until model time
+      // has really reached the target, so a model wait is never shorter than asked.
+      const arm = () => {
+        const left = time - this.now();
+        if (left <= 0) {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+          return;
+        }
+        timer = setTimeout(arm, Math.max(1, Math.ceil(left / this.scale)));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      arm();
+    });
   }
 
   io<T>(work: Promise<T>): Promise<T> {

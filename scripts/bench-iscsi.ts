@@ -7,7 +7,7 @@
  *   node --import tsx scripts/bench-iscsi.ts [blocks=800]
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -24,8 +24,9 @@ async function main(): Promise<void> {
   // Room for the whole run on each cartridge (thin-provisioned, so nothing is allocated up front).
   process.env.TAPEDUP_TGT_CARTRIDGE_MB ??= String(Math.ceil((blocks * BLOCK) / 1e6) + 64);
   const target = await startTgtTarget({ luns: 2 });
+  const binDir = await mkdtemp(join(tmpdir(), 'tapedup-bench-'));
   try {
-    const bin = join(await mkdtemp(join(tmpdir(), 'tapedup-bench-')), 'write6-loop');
+    const bin = join(binDir, 'write6-loop');
     await run('cc', [
       '-O2',
       '-o',
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
     console.log(`TypeScript IscsiTapeDevice: ${ts.toFixed(1)} MB/s (${seconds.toFixed(3)} s)`);
   } finally {
     await target.stop();
+    await rm(binDir, { recursive: true, force: true });
   }
 }
 

@@ -588,3 +588,44 @@ describe('media that are not tapedup tapes', () => {
     await expect(listTape(tape)).rejects.toMatchObject({ name: 'ScsiError', category: 'medium' });
   });
 });
+
+describe('positioning and the memory tape', () => {
+  it('a start position beyond the last tape file finds nothing', async () => {
+    const tape = await openTape('short');
+    const b = new TapeBuilder(tape, label1);
+    await b.writeLabel();
+    await b.writeFragment({ images: [b.cursor(imgA)] });
+    const e = await rejection(
+      restoreImage(tape, { backupId: imgA.backupId, copy: 1 }, new CollectingSink(), {
+        startAt: { tapeFile: 9 },
+      }),
+    );
+    expect(e.code).toBe('IMAGE_NOT_FOUND');
+  });
+
+  it('spaces like SSC: blocks stop after a filemark, filemarks stop at EOD and BOT', async () => {
+    const tape = await openTape('space');
+    await tape.writeBlock(new Uint8Array([1]));
+    await tape.writeFilemarks(1, { immediate: true });
+    await tape.writeBlock(new Uint8Array([2]));
+    await tape.rewind();
+    expect(await tape.space('blocks', 5)).toEqual({ spaced: 1, stoppedAt: 'filemark' });
+    expect(tape.position).toBe(2);
+    expect(await tape.space('filemarks', 3)).toEqual({ spaced: 0, stoppedAt: 'end-of-data' });
+    expect(await tape.space('filemarks', -3)).toEqual({ spaced: 1, stoppedAt: 'bot' });
+    expect(await tape.space('end-of-data', 0)).toEqual({ spaced: 3 });
+    expect(await tape.readBlock(10)).toEqual({ kind: 'end-of-data' });
+    await tape.locate(1);
+    await tape.writeBlock(new Uint8Array([3]));
+    expect(tape.objects).toHaveLength(2); // writing truncates what followed
+    expect((await tape.readPosition()).fileNumber).toBe(0);
+  });
+
+  it('reports early warning and refuses writes past capacity', async () => {
+    const tape = await openTape('ew', { earlyWarningAt: 2, capacityObjects: 3 });
+    expect(await tape.writeBlock(new Uint8Array(1))).toEqual({ earlyWarning: false });
+    expect(await tape.writeBlock(new Uint8Array(1))).toEqual({ earlyWarning: true });
+    expect(await tape.writeFilemarks(1, { immediate: false })).toEqual({ earlyWarning: true });
+    await expect(tape.writeBlock(new Uint8Array(1))).rejects.toMatchObject({ category: 'volume-overflow' });
+  });
+});

@@ -307,3 +307,46 @@ describe('fragment end and empty header', () => {
     expect(formatError(() => encodeFragmentEnd(bad)).field).toBe('images[0].continuesOnOtherMedium');
   });
 });
+
+describe('decodeBlock on damaged input', () => {
+  it('throws only TapeFormatError, whatever the bytes (random or a valid block with a flipped bit)', async () => {
+    const fc = (await import('fast-check')).default;
+    const valid = [
+      encodeVolumeLabel(label),
+      encodeDataBlock(1, 2, new Uint8Array(40).fill(7)),
+      encodeFragmentHeader({
+        labelId: label.labelId,
+        tapeFile: 1,
+        blockPayloadSize: 1024,
+        createdAt: 0,
+        images: [entry()],
+      }),
+      encodeEmptyHeader({ labelId: label.labelId, tapeFile: 2, createdAt: 0 }),
+    ];
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 200 }),
+          fc
+            .tuple(fc.constantFrom(...valid), fc.nat(), fc.integer({ min: 0, max: 7 }))
+            .map(([block, at, bit]) => {
+              const copy = block.slice();
+              copy[at % copy.length]! ^= 1 << bit;
+              return copy;
+            }),
+        ),
+        (bytes) => {
+          try {
+            decodeBlock(bytes);
+          } catch (error) {
+            expect(error).toBeInstanceOf(TapeFormatError);
+            return;
+          }
+          // A single flipped bit in a valid block must never decode silently.
+          expect(valid.some((v) => v.length === bytes.length)).toBe(false);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});

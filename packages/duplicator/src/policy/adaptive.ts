@@ -26,7 +26,7 @@ export interface AdaptiveOutcome {
  * for t(B) = C/B + kB, t(X) ≤ t(X + s̄) ⇔ X·(X + s̄) ≥ C/k = B*². So the batch stops at the image
  * boundary nearest the optimum in cost, not merely the first boundary past it.
  *
- * Priority scales the target to B*·f(p) (f halves every 25 points of the batch's highest priority);
+ * Priority scales the target to B*·f(p) (f halves every 50 points of the batch's highest priority);
  * when that alone ends the batch the reason is `priority`. An image whose own size reaches B* gets
  * `too-large`: its write time already makes the sync a small fraction of it (the patent's rule).
  *

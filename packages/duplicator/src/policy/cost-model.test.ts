@@ -85,11 +85,11 @@ describe('cost model', () => {
     }
   });
 
-  it('halves the priority factor every 25 points', () => {
+  it('halves the priority factor every 50 points', () => {
     expect(priorityFactor(0)).toBe(1);
-    expect(priorityFactor(50)).toBe(0.25);
-    expect(priorityFactor(100)).toBe(1 / 16);
-    expect(priorityFactor(250)).toBe(1 / 16);
+    expect(priorityFactor(50)).toBe(0.5);
+    expect(priorityFactor(100)).toBe(0.25);
+    expect(priorityFactor(250)).toBe(0.25);
   });
 
   it('handles the degenerate inputs', () => {

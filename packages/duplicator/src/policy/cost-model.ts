@@ -97,8 +97,8 @@ export function tailMergeSaves(
   return 2 * k * batchBytes * tailBytes < p.syncCostSeconds * syncWeight;
 }
 
-/** Points of priority that halve the adaptive target: priority 0 → ×1, 25 → ×½, 50 → ×¼, 100 → ×1/16. */
-export const PRIORITY_HALVING_POINTS = 25;
+/** Points of priority that halve the adaptive target: priority 0 → ×1, 50 → ×½, 100 → ×¼. */
+export const PRIORITY_HALVING_POINTS = 50;
 
 /**
  * Factor applied to B* for a batch holding an image of `priority` (0..100). Higher-priority images

@@ -13,14 +13,14 @@ export interface GammaPrior {
 }
 
 /**
- * Default prior: one error per 10¹² bytes (1 TB), weighted as 1 TB of history. A new drive or
- * cartridge with no errors therefore starts at λ = 10⁻¹² (a finite batch target, never λ = 0 and an
- * unbounded batch), and its own history outweighs the prior after about a terabyte of writing.
- * Operational tape error rates (media, drive and transport faults, not the drive's bit error rate)
- * are in the range of one per tens of gigabytes to one per tens of terabytes, which this prior spans
- * within a factor of a few hundred GB of history.
+ * Default prior: mean one error per 10¹³ bytes (10 TB), with the weight of 100 GB of history
+ * (α₀ = 0.01 error in β₀ = 10¹¹ bytes). A new drive or cartridge therefore starts at λ = 10⁻¹³ — a
+ * finite batch target, never λ = 0 and an unbounded batch — and its own record takes over quickly:
+ * a clean drive keeps lowering λ as α₀/(β₀ + E) (10⁻¹⁴ after 1 TB), and a drive failing once per
+ * 100 GB is seen at about 0.8 of its true rate after 600 GB. A small shape α₀ is what lets the prior be
+ * both optimistic (healthy tape errs far less often than once per 10 TB) and quickly overruled.
  */
-export const DEFAULT_ERROR_PRIOR: GammaPrior = Object.freeze({ errors: 1, bytes: 1e12 });
+export const DEFAULT_ERROR_PRIOR: GammaPrior = Object.freeze({ errors: 0.01, bytes: 1e11 });
 
 export interface ErrorRateSnapshot {
   /** Errors observed (prior not included). */

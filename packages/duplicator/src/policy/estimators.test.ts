@@ -64,6 +64,20 @@ describe('ErrorRateEstimator', () => {
     expect(est.errorRatePerByte).toBe(5e-13);
   });
 
+  it('starts the default prior at one error per 10 TB and lets a faulty drive overrule it quickly', () => {
+    const clean = new ErrorRateEstimator();
+    expect(clean.errorRatePerByte).toBeCloseTo(1e-13, 25);
+    clean.addBytes(1e12);
+    expect(clean.errorRatePerByte).toBeCloseTo(0.01 / 1.1e12, 25);
+    const faulty = new ErrorRateEstimator();
+    for (let i = 0; i < 6; i++) {
+      faulty.addBytes(100e9);
+      faulty.addErrors();
+    }
+    expect(faulty.errorRatePerByte / 1e-11).toBeGreaterThan(0.8);
+    expect(faulty.errorRatePerByte / 1e-11).toBeLessThan(0.9);
+  });
+
   it('is the Gamma posterior mean (α₀ + k) / (β₀ + E)', () => {
     const est = new ErrorRateEstimator({ errors: 2, bytes: 5e11 });
     est.addBytes(1.5e12);
@@ -117,7 +131,7 @@ describe('DriveStats', () => {
     stats.restoreDrive('A', { errors: 9, bytes: 1e12, syncCostSeconds: 1.2 });
     stats.restoreMedium('M', { errors: 0, bytes: 0 });
     const ctx = stats.context('A', 'M', 300e6);
-    expect(ctx.errorRatePerByte).toBeCloseTo(10 / 2e12, 20);
+    expect(ctx.errorRatePerByte).toBeCloseTo(9.01 / 1.1e12, 20);
     expect(ctx.syncCostSeconds).toBe(1.2);
     expect(() => stats.context('A', 'M', 0)).toThrow(/rateBytesPerSecond/);
   });

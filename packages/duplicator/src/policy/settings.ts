@@ -34,11 +34,12 @@ export const POLICY_NAMES: readonly SyncPolicyName[] = ['sync-every', 'fixed', '
 
 /**
  * Defaults for an LTO-class drive. The caps are wide enough that the adaptive cost model, not the
- * caps, sizes batches on ordinary workloads; they bound the exposure when the model's inputs are off.
+ * caps, sizes batches on ordinary workloads (a clean drive writing 1 MB images wants batches of
+ * about ten thousand images); they bound the exposure when the model's inputs are off.
  */
 export const DEFAULT_SYNC_SETTINGS: SyncSettings = Object.freeze({
   policy: 'adaptive',
-  maxDeferredImages: 1000,
+  maxDeferredImages: 20_000,
   maxDeferredBytes: 64_000_000_000,
   maxSecondsWithoutSync: 300,
   maxDeferrableImageBytes: 16_000_000_000,

@@ -206,21 +206,29 @@ export class Catalog {
         if (this.stmt('SELECT 1 FROM requests WHERE id = ?').get(id) !== undefined) {
           throw new CatalogError('DUPLICATE', `request ${id} already exists`, { entity: 'request', id });
         }
-        this.stmt(
+        const seq = this.stmt(
           `INSERT INTO requests (id, state, pool, priority, deadline, copies, policy, max_attempts, submitted_at)
            VALUES (?, 'active', ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(id, pool, priority, deadline, copies, policy, maxAttempts, now);
+        ).run(id, pool, priority, deadline, copies, policy, maxAttempts, now).lastInsertRowid;
+        let bytes = 0;
         for (const row of rows) {
+          bytes += row.size * copies;
           const imageId = insertImage.run(
-            id,
+            seq,
             row.backupId,
             row.size,
             row.kind,
             row.source,
             row.priority,
           ).lastInsertRowid;
-          for (let n = 1; n <= copies; n++) insertCopy.run(imageId, id, n, row.priority, row.size, now, now);
+          for (let n = 1; n <= copies; n++) insertCopy.run(imageId, seq, n, row.priority, row.size, now, now);
         }
+        // The one place copies are inserted, so the one place their insert is counted (see the schema).
+        this.stmt("INSERT INTO copy_counts (request, state, copies, bytes) VALUES (?, 'queued', ?, ?)").run(
+          seq,
+          rows.length * copies,
+          bytes,
+        );
         this.event('request', id, null, 'active', { images: rows.length, copies });
       })
       .immediate();
@@ -249,7 +257,7 @@ export class Catalog {
         const cancelled = this.stmt(
           `UPDATE copies SET state = 'cancelled', updated_at = ?
            WHERE request = ? AND state IN ('queued', 'retrying')`,
-        ).run(this.now(), requestId).changes;
+        ).run(this.now(), request.seq).changes;
         const inFlight = this.inFlightCount(requestId);
         this.event('request', requestId, 'active', 'cancelled', { reason, cancelled, inFlight });
         this.finishRequestIfDone(requestId);
@@ -303,7 +311,7 @@ export class Catalog {
         requests[request.state] = 1;
         counts = this.stmt<{ state: CopyState; copies: number; bytes: number }>(
           'SELECT state, copies, bytes FROM copy_counts WHERE request = ?',
-        ).all(requestId);
+        ).all(this.requestRow(requestId).seq);
       }
       for (const row of counts) byState[row.state] = { copies: row.copies, bytes: row.bytes };
     });
@@ -327,17 +335,17 @@ export class Catalog {
       params.push(check.nonEmptyString(filter.pool, 'filter.pool'));
     }
     if (filter.requestId !== undefined) {
-      where.push('c.request = ?');
+      where.push('r.id = ?');
       params.push(check.nonEmptyString(filter.requestId, 'filter.requestId'));
     }
     if (filter.kind !== undefined) {
       where.push('i.kind = ?');
       params.push(check.imageKind(filter.kind, 'filter.kind'));
     }
-    const sql = `SELECT c.id, c.image, c.request, i.backup_id, c.copy_number, c.state, c.priority, c.size, i.kind,
+    const sql = `SELECT c.id, c.image, r.id AS request, i.backup_id, c.copy_number, c.state, c.priority, c.size, i.kind,
                         i.source, r.pool, r.deadline, c.attempts, c.errors
                  FROM copies c INDEXED BY copies_waiting
-                 JOIN images i ON i.id = c.image JOIN requests r ON r.id = c.request
+                 JOIN images i ON i.id = c.image JOIN requests r ON r.seq = c.request
                  WHERE ${where.join(' AND ')}
                  ORDER BY c.priority DESC, c.id LIMIT ?`;
     return this.stmt<QueuedRow>(sql)
@@ -470,7 +478,7 @@ export class Catalog {
       ['medium = ?', filter.medium],
       ['batch = ?', filter.batch],
     ]);
-    const sql = `SELECT * FROM copies ${where}
+    const sql = `SELECT * FROM copies_v ${where}
                  ORDER BY id LIMIT ? OFFSET ?`;
     return this.stmt<CopyRow>(sql)
       .all(...params, limit, offset)
@@ -478,7 +486,7 @@ export class Catalog {
   }
 
   getImage(imageId: number): ImageRecord {
-    const row = this.stmt<ImageRow>('SELECT * FROM images WHERE id = ?').get(imageId);
+    const row = this.stmt<ImageRow>('SELECT * FROM images_v WHERE id = ?').get(imageId);
     if (row === undefined) throw notFound('image', imageId);
     return toImage(row);
   }
@@ -489,7 +497,7 @@ export class Catalog {
       ['request = ?', filter.requestId],
       ['kind = ?', filter.kind],
     ]);
-    const sql = `SELECT * FROM images ${where}
+    const sql = `SELECT * FROM images_v ${where}
                  ORDER BY id LIMIT ? OFFSET ?`;
     return this.stmt<ImageRow>(sql)
       .all(...params, limit, offset)
@@ -626,7 +634,7 @@ export class Catalog {
           );
         }
         const pending = new Map(
-          this.stmt<CopyRow>("SELECT * FROM copies WHERE batch = ? AND state = 'written-pending-sync'")
+          this.stmt<CopyRow>("SELECT * FROM copies_v WHERE batch = ? AND state = 'written-pending-sync'")
             .all(batchId)
             .map((row) => [row.id, row]),
         );
@@ -999,7 +1007,7 @@ export class Catalog {
   }
 
   private copyRow(id: number): CopyRow {
-    const row = this.stmt<CopyRow>('SELECT * FROM copies WHERE id = ?').get(id);
+    const row = this.stmt<CopyRow>('SELECT * FROM copies_v WHERE id = ?').get(id);
     if (row === undefined) throw notFound('copy', id);
     return row;
   }
@@ -1038,7 +1046,7 @@ export class Catalog {
     return (
       this.stmt<{ n: number | null }>(
         "SELECT SUM(copies) AS n FROM copy_counts WHERE request = ? AND state IN ('writing', 'written-pending-sync')",
-      ).get(requestId)?.n ?? 0
+      ).get(this.requestRow(requestId).seq)?.n ?? 0
     );
   }
 
@@ -1048,7 +1056,7 @@ export class Catalog {
       this.stmt<{ state: CopyState; copies: number }>(
         'SELECT state, copies FROM copy_counts WHERE request = ?',
       )
-        .all(requestId)
+        .all(this.requestRow(requestId).seq)
         .map((r) => [r.state, r.copies]),
     );
     const open = COPY_STATES.filter((s) => !TERMINAL_COPY_STATES.includes(s)).some(
@@ -1199,7 +1207,7 @@ export class Catalog {
 
   private failInFlightOnDrive(driveId: string, failure: CopyFailure, batchId?: number): FailOutcome[] {
     const rows = this.stmt<CopyRow>(
-      "SELECT * FROM copies WHERE drive = ? AND state IN ('writing', 'written-pending-sync') ORDER BY id",
+      "SELECT * FROM copies_v WHERE drive = ? AND state IN ('writing', 'written-pending-sync') ORDER BY id",
     ).all(driveId);
     const outcomes = rows.map((row) => this.failCopyRow(row, failure, batchId));
     if (batchId === undefined) {

@@ -22,6 +22,7 @@ import type {
 /** Raw rows as SQLite returns them, and their mapping to the public records. */
 
 export interface RequestRow {
+  seq: number;
   id: string;
   state: RequestState;
   pool: string;

@@ -542,9 +542,8 @@ describe('status', () => {
     const expected = (requestId?: string) => {
       const totals: Record<string, { copies: number; bytes: number }> = {};
       for (const c of all.filter((c) => requestId === undefined || c.requestId === requestId)) {
-        const t = (totals[c.state] ??= { copies: 0, bytes: 0 });
-        t.copies += 1;
-        t.bytes += c.size;
+        const t = totals[c.state] ?? { copies: 0, bytes: 0 };
+        totals[c.state] = { copies: t.copies + 1, bytes: t.bytes + c.size };
       }
       return totals;
     };

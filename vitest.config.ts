@@ -12,12 +12,13 @@ export default defineConfig({
     hookTimeout: 60_000,
     coverage: {
       provider: 'v8',
-      include: ['packages/*/src/**/*.ts'],
+      include: ['packages/*/src/**/*.ts', 'native/src/**/*.ts'],
       exclude: ['**/*.test.ts', '**/testing/**', '**/*.d.ts'],
       reporter: ['text-summary', 'json-summary'],
       thresholds: {
         'packages/protocol/src/**': { lines: 90 },
         'packages/scsi/src/**': { lines: 90 },
+        'packages/tape-format/src/**': { lines: 90 },
       },
     },
   },

@@ -83,15 +83,16 @@ export function writeProtected(opcode?: number): ScsiError {
 }
 
 /**
- * Append-only mode refused an overwrite. Reported as DATA PROTECT with 50/01 WRITE APPEND POSITION
- * ERROR: the write was not at the append point.
+ * Append-only mode refused an overwrite. Drives in SSC-4 append-only mode report DATA PROTECT with
+ * 5Ah/02h OPERATOR SELECTED WRITE PROTECT (see packages/scsi/src/asc-table.ts for the source); the
+ * `code` says what actually happened so a writer does not have to know the mapping.
  */
 export function appendOnlyViolation(position: number, opcode?: number): ScsiError {
   return new ScsiError(`append-only mode: overwrite at object ${position} not allowed`, {
     code: 'APPEND_ONLY_VIOLATION',
     senseKey: SenseKey.DATA_PROTECT,
-    asc: 0x50,
-    ascq: 0x01,
+    asc: 0x5a,
+    ascq: 0x02,
     information: position,
     opcode,
   });

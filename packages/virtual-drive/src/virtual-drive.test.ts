@@ -67,7 +67,7 @@ describe('VirtualDrive SSC behaviour', () => {
     await d.writeFilemarks(1, { immediate: false });
     await d.locate(2);
     const err = await rejection(d.writeBlock(new Uint8Array(100)));
-    expect([err.category, err.senseKey, err.asc, err.ascq]).toEqual(['data-protect', 0x07, 0x50, 0x01]);
+    expect([err.category, err.senseKey, err.asc, err.ascq]).toEqual(['data-protect', 0x07, 0x5a, 0x02]);
     await d.allowOverwrite(2);
     await d.writeBlock(new Uint8Array(100).fill(9));
     // Now at end of data: appending needs no authorisation.

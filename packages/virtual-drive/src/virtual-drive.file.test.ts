@@ -23,7 +23,13 @@ describeTapeDeviceContract('VirtualDrive (LTO-9 timing, tgt cartridge file)', as
   });
   const drive = new VirtualDrive({ name: `virtual:file#${n}`, clock: new VirtualClock(), medium });
   await drive.open();
-  return { device: drive, cleanup: () => drive.close() };
+  return {
+    device: drive,
+    cleanup: async () => {
+      await drive.close();
+      await medium.close();
+    },
+  };
 });
 
 const KiB = 1024;
@@ -63,5 +69,6 @@ describe('VirtualDrive over a cartridge file: power loss', () => {
     }
     await reopened.close();
     await drive.close();
+    await medium.close();
   });
 });

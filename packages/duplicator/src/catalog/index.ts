@@ -1,4 +1,4 @@
-export { Catalog, type FailOptions, type PragmaReport } from './catalog';
+export { Catalog, type PragmaReport } from './catalog';
 export {
   assertTransition,
   COPY_STATES,
@@ -11,6 +11,7 @@ export {
   WAITING_COPY_STATES,
 } from './copy-state';
 export { CatalogError, type CatalogErrorCode, type CatalogErrorFields, isCatalogError } from './errors';
+export type { FailOptions } from './failures';
 export { MIGRATIONS, type Migration, migrate, SCHEMA_VERSION } from './migrations';
 export type { CatalogOptions, ResolvedCatalogOptions } from './options';
 export * from './types';

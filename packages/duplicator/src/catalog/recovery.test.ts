@@ -1,3 +1,5 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CatalogFixture, catalogFixture, images, writeCopies } from './testing/fixtures';
 
@@ -68,5 +70,30 @@ describe('recoverInFlight after a duplicator crash', () => {
     expect(after.getRequest('r').state).toBe('completed');
     expect(after.status('r').byState.committed.copies).toBe(6);
     expect(after.listFragments({ medium: 'M1' }).map((f) => f.copyId)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('logs what it recovered through the injected logger', () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        done();
+      },
+    });
+    fx = catalogFixture();
+    fx.catalog.registerDrive('d1', 'virtual:lib#0');
+    fx.catalog.addMedium('M1', 'p', 'active');
+    fx.catalog.submitRequest({ id: 'r', pool: 'p', images: images(2) });
+    fx.catalog.startWriting(1, 'd1', 'M1');
+    const restarted = fx.reopen({ logger: pino({ base: null }, sink) });
+    restarted.recoverInFlight();
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        msg: 'catalog recovered in-flight work',
+        batches: 0,
+        copies: 1,
+        requests: 1,
+      }),
+    );
   });
 });

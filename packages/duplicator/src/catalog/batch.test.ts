@@ -565,3 +565,51 @@ describe('status', () => {
     expect(errorOf(() => cat.status('nope')).code).toBe('NOT_FOUND');
   });
 });
+
+describe('the queue for the planner', () => {
+  it('names the media holding other copies of the image, and the drives and media a copy failed on', () => {
+    cat.submitRequest({ id: 'r', pool: 'p', copies: 3, images: [{ backupId: 'big', size: 5000 }] });
+    // copy 1 spans M1 → M2 and commits; copy 2 fails once on d2/M3; copy 3 waits
+    const b1 = cat.openBatch('d1', 'M1');
+    cat.startWriting(1, 'd1', 'M1');
+    cat.commitBatch(b1.id, {
+      committed: [],
+      positionAfterSync: { fileNumber: 2, blockAddress: 40 },
+      syncDurationMs: 1,
+    });
+    cat.setMediumState('M1', 'full', 'early warning');
+    cat.allocateScratch('p', ['M3']);
+    const b2 = cat.openBatch('d1', 'M2');
+    cat.markWritten(1, b2.id, { fileNumber: 1, blockAddress: 1, bytes: 2000 });
+    cat.commitBatch(b2.id, {
+      committed: [
+        {
+          copyId: 1,
+          medium: 'M1',
+          fileNumber: 1,
+          blockAddress: 1,
+          sha256: sha(1),
+          fragments: [
+            { medium: 'M1', fileNumber: 1, blockAddress: 1, offset: 0, length: 3000 },
+            { medium: 'M2', fileNumber: 1, blockAddress: 1, offset: 3000, length: 2000 },
+          ],
+        },
+      ],
+      positionAfterSync: { fileNumber: 2, blockAddress: 30 },
+      syncDurationMs: 1,
+    });
+    cat.allocateScratch('p');
+    const b3 = cat.openBatch('d2', 'M3');
+    cat.startWriting(2, 'd2', 'M3');
+    cat.failBatch(b3.id, FAIL);
+    const queue = cat.nextQueued(10);
+    expect(queue.map((q) => [q.copyId, q.siblingMedia, q.failedMedia, q.failedDrives])).toEqual([
+      [2, ['M1', 'M2'], ['M3'], ['d2']],
+      [3, ['M1', 'M2'], [], []],
+    ]);
+    // a copy being written elsewhere counts too
+    cat.startWriting(2, 'd2', 'M3');
+    expect(cat.nextQueued(10)[0]?.siblingMedia).toEqual(['M1', 'M2', 'M3']);
+    expect(cat.listCopies({ drive: 'd2' }).map((c) => c.id)).toEqual([2]);
+  });
+});

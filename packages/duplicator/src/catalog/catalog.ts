@@ -161,6 +161,7 @@ export class Catalog {
       state?: CopyState;
       medium?: string;
       batch?: number;
+      drive?: string;
     } & Page = {},
   ): CopyRecord[] {
     return copies.listCopies(this.store, filter);

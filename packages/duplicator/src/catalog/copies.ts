@@ -50,10 +50,37 @@ export function nextQueued(s: Store, limit: number, filter: QueueFilter = {}): Q
                JOIN images i ON i.id = c.image JOIN requests r ON r.seq = c.request
                WHERE ${where.join(' AND ')}
                ORDER BY c.priority DESC, c.id LIMIT ?`;
-  return s
-    .stmt<QueuedRow>(sql)
-    .all(...params, n)
-    .map(toQueued);
+  const rows = s.stmt<QueuedRow>(sql).all(...params, n);
+  const siblings = siblingMedia(s, rows);
+  return rows.map((row) => toQueued(row, siblings.get(row.id) ?? []));
+}
+
+/**
+ * For each waiting copy, the media that hold or are receiving another copy of the same image (every
+ * fragment's medium for committed copies, so a spanned sibling excludes all its cartridges).
+ */
+function siblingMedia(s: Store, rows: readonly QueuedRow[]): Map<number, string[]> {
+  const result = new Map<number, string[]>();
+  if (rows.length === 0) return result;
+  // One query for the whole page; the image ids travel as a JSON array to stay clear of parameter limits.
+  const images = JSON.stringify([...new Set(rows.map((r) => r.image))]);
+  const found = s
+    .stmt<{ id: number; image: number; medium: string }>(
+      `SELECT c.id, c.image, c.medium FROM copies c
+       WHERE c.image IN (SELECT value FROM json_each(?)) AND c.medium IS NOT NULL
+         AND c.state IN ('writing', 'written-pending-sync', 'committed')
+       UNION
+       SELECT c.id, c.image, f.medium FROM copies c JOIN fragments f ON f.copy = c.id
+       WHERE c.image IN (SELECT value FROM json_each(?)) AND c.state = 'committed'`,
+    )
+    .all(images, images);
+  const byImage = new Map<number, { id: number; medium: string }[]>();
+  for (const f of found) byImage.set(f.image, [...(byImage.get(f.image) ?? []), f]);
+  for (const row of rows) {
+    const media = new Set((byImage.get(row.image) ?? []).filter((f) => f.id !== row.id).map((f) => f.medium));
+    if (media.size > 0) result.set(row.id, [...media].sort());
+  }
+  return result;
 }
 
 export function startWriting(s: Store, copyId: number, driveId: string, medium: string): CopyRecord {
@@ -151,6 +178,7 @@ export function listCopies(
     state?: CopyState;
     medium?: string;
     batch?: number;
+    drive?: string;
   } & Page = {},
 ): CopyRecord[] {
   const { limit, offset } = s.page(filter);
@@ -160,6 +188,7 @@ export function listCopies(
     ['state = ?', filter.state],
     ['medium = ?', filter.medium],
     ['batch = ?', filter.batch],
+    ['drive = ?', filter.drive],
   ]);
   const sql = `SELECT * FROM copies_v ${where}
                ORDER BY id LIMIT ? OFFSET ?`;

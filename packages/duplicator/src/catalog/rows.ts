@@ -202,9 +202,10 @@ export function toCopy(row: CopyRow): CopyRecord {
   };
 }
 
-export function toQueued(row: QueuedRow): QueuedCopy {
+export function toQueued(row: QueuedRow, siblingMedia: readonly string[]): QueuedCopy {
   const errors = parseJson<CopyErrorEntry[]>(row.errors) ?? [];
   const failedMedia = [...new Set(errors.flatMap((e) => (e.medium === null ? [] : [e.medium])))];
+  const failedDrives = [...new Set(errors.flatMap((e) => (e.drive === null ? [] : [e.drive])))];
   return {
     copyId: row.id,
     imageId: row.image,
@@ -220,6 +221,8 @@ export function toQueued(row: QueuedRow): QueuedCopy {
     deadline: row.deadline,
     attempts: row.attempts,
     failedMedia,
+    failedDrives,
+    siblingMedia,
   };
 }
 

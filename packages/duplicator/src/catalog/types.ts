@@ -145,6 +145,10 @@ export interface QueuedCopy {
   readonly attempts: number;
   /** Media on which earlier attempts of this copy failed. */
   readonly failedMedia: readonly string[];
+  /** Drives on which earlier attempts of this copy failed. */
+  readonly failedDrives: readonly string[];
+  /** Media holding, or being written with, another copy of the same image: this copy must go elsewhere. */
+  readonly siblingMedia: readonly string[];
 }
 
 export interface QueueFilter {

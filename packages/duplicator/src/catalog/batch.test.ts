@@ -278,6 +278,38 @@ describe('commitBatch', () => {
     expect(states([1, 2, 3])).toEqual(['committed', 'committed', 'committed']);
   });
 
+  it('validates the commit report and names the offending field', () => {
+    const { batch, committed, after } = prepared();
+    const cases: [unknown, string][] = [
+      [{ committed: 'all', positionAfterSync: after, syncDurationMs: 1 }, 'commit.committed'],
+      [
+        { committed, positionAfterSync: { fileNumber: -1, blockAddress: 0 }, syncDurationMs: 1 },
+        'commit.positionAfterSync.fileNumber',
+      ],
+      [
+        {
+          committed: [
+            { ...committed[0]!, fragments: [{ medium: 'M1', fileNumber: 1, blockAddress: 1, offset: 0 }] },
+          ],
+          positionAfterSync: after,
+          syncDurationMs: 1,
+        },
+        'commit.committed[0].fragments[0].length',
+      ],
+      [
+        { committed: [{ ...committed[0]!, sha256: 'ABC' }], positionAfterSync: after, syncDurationMs: 1 },
+        'commit.committed[0].sha256',
+      ],
+    ];
+    for (const [input, field] of cases) {
+      expect(errorOf(() => cat.commitBatch(batch.id, input as never))).toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        field,
+      });
+    }
+    assertNothingCommitted(batch.id);
+  });
+
   it('refuses data placed inside already committed data of the medium', () => {
     cat.submitRequest({ id: 'r', pool: 'p', images: images(2) });
     const b1 = cat.openBatch('d1', 'M1');

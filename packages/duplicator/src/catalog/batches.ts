@@ -84,13 +84,7 @@ export function commitBatch(s: Store, batchId: number, input: CommitBatchInput):
   const body = check.plainObject(input, 'commit');
   const after = check.position(body.positionAfterSync, 'commit.positionAfterSync');
   const syncDurationMs = check.finiteNumber(body.syncDurationMs, 'commit.syncDurationMs', 0);
-  if (!Array.isArray(body.committed)) {
-    throw new CatalogError('INVALID_ARGUMENT', 'commit.committed must be an array', {
-      field: 'commit.committed',
-    });
-  }
-  const entries = (input.committed as readonly unknown[]).map((value, index) => {
-    const field = `commit.committed[${index}]`;
+  const entries = check.array(body.committed, 'commit.committed', (value, field) => {
     const e = check.plainObject(value, field);
     return {
       copyId: check.integer(e.copyId, `${field}.copyId`, 1),
@@ -101,16 +95,7 @@ export function commitBatch(s: Store, batchId: number, input: CommitBatchInput):
       fragments:
         e.fragments === undefined
           ? undefined
-          : (() => {
-              if (!Array.isArray(e.fragments)) {
-                throw new CatalogError('INVALID_ARGUMENT', `${field}.fragments must be an array`, {
-                  field: `${field}.fragments`,
-                });
-              }
-              return (e.fragments as readonly unknown[]).map((f, i) =>
-                check.fragment(f, `${field}.fragments[${i}]`),
-              );
-            })(),
+          : check.array(e.fragments, `${field}.fragments`, check.fragment),
     };
   });
   return s.db

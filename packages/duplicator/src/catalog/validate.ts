@@ -37,6 +37,12 @@ export function finiteNumber(value: unknown, field: string, min: number): number
   return value;
 }
 
+/** An array whose items each pass `item`, which receives the item's own field name (`field[i]`). */
+export function array<T>(value: unknown, field: string, item: (value: unknown, field: string) => T): T[] {
+  if (!Array.isArray(value)) throw invalid(field, 'must be an array');
+  return (value as readonly unknown[]).map((v, i) => item(v, `${field}[${i}]`));
+}
+
 export function imageKind(value: unknown, field: string): ImageKind {
   if (value !== 'disk' && value !== 'stream') throw invalid(field, "must be 'disk' or 'stream'", value);
   return value;

@@ -1,0 +1,83 @@
+/**
+ * The sample configuration `tapedup init` writes, and the configuration the demo runs on: two
+ * virtual LTO-9 drives over a file-backed library, a SQLite catalog, the adaptive sync policy.
+ */
+import { stringify } from 'yaml';
+import type { TapedupConfig } from './schema';
+
+export interface SampleOptions {
+  /** Directory for the catalog, sockets and library, relative to the config file. */
+  stateDir?: string;
+  /** DSU name → root directory. */
+  dsu?: Record<string, string>;
+  drives?: number;
+  clockScale?: number;
+}
+
+/** A commented YAML configuration with the embedded defaults. Valid as written. */
+export function sampleConfigText(options: SampleOptions = {}): string {
+  const stateDir = options.stateDir ?? './.tapedup';
+  const dsu = options.dsu ?? { dsu1: './dsu1' };
+  const driveCount = options.drives ?? 2;
+  const drives = Array.from({ length: driveCount }, (_, i) =>
+    [`  - id: drive${i}`, `    spec: virtual:${stateDir}/library#drive${i}`, '    profile: LTO-9'].join('\n'),
+  ).join('\n');
+  const dsuLines = Object.entries(dsu)
+    .map(([name, root]) => `  ${name}: ${JSON.stringify(root)}`)
+    .join('\n');
+  return `# tapedup configuration. Relative paths are relative to this file.
+
+# Catalog, sockets, library and logs live here.
+stateDir: ${stateDir}
+# SQLite catalog (default: <stateDir>/catalog.sqlite).
+catalog: ${stateDir}/catalog.sqlite
+# fatal | error | warn | info | debug | trace | silent
+logLevel: info
+# Model time runs this many times faster than wall time (virtual drives only); 1 = real time.
+clockScale: ${options.clockScale ?? 1}
+
+# Sockets (default: ipc sockets in stateDir). TCP is allowed on loopback only.
+# endpoints:
+#   scheduler: tcp://127.0.0.1:7300   # ROUTER: submit / cancel / status
+#   events: tcp://127.0.0.1:7301      # PUB: image-written, image-committed, request-done, ...
+#   writers: tcp://127.0.0.1:7302     # ROUTER for the tape-writer processes
+
+# One tape-writer process per drive. virtual:<library-dir>#<drive> is a file-backed drive.
+drives:
+${drives}
+
+# The virtual tape library: cartridges per pool, created on first use.
+library:
+  dir: ${stateDir}/library
+  pools:
+    default:
+      cartridges: 4
+      capacityBytes: 18000000000000
+
+# Disk storage units: name -> root directory. Nothing outside these roots is ever read.
+dsu:
+${dsuLines}
+
+# Sync-deferral policy (per request overridable with submit --policy).
+policy:
+  policy: adaptive          # sync-every | fixed | cta | adaptive
+  maxDeferredImages: 20000  # 0 turns deferral off
+  maxDeferredBytes: 64000000000
+  maxSecondsWithoutSync: 300
+  maxDeferrableImageBytes: 16000000000
+
+retry:
+  maxAttempts: 3
+  backoffMs: 1000
+  maxBackoffMs: 30000
+
+heartbeat:
+  intervalMs: 1000
+  timeoutMs: 5000
+`;
+}
+
+/** Writes a resolved configuration as YAML (what the duplicator process is started with). */
+export function renderConfig(config: TapedupConfig): string {
+  return `# Resolved by tapedup: absolute paths, defaults filled in.\n${stringify(config)}`;
+}

@@ -1,0 +1,49 @@
+/**
+ * Opening cartridges of the virtual library for reading: each becomes an untimed VirtualDrive over
+ * the cartridge file opened write protected, so reading back never alters a tape and costs no model
+ * time. The caller closes what it opened.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TapeDevice } from '@tapedup/scsi';
+import { RealClock, TgtCartridgeFile, VirtualDrive, VirtualLibrary } from '@tapedup/virtual-drive';
+import { CliError } from '../errors';
+
+export interface OpenCartridge {
+  barcode: string;
+  device: TapeDevice;
+  close(): Promise<void>;
+}
+
+/** Opens the library in `dir` without creating one. */
+export async function openLibrary(dir: string): Promise<VirtualLibrary> {
+  if (!existsSync(join(dir, 'library.json'))) {
+    throw new CliError('NOT_FOUND', `no virtual library in ${dir}`, { field: 'library.dir' });
+  }
+  return VirtualLibrary.open(dir);
+}
+
+/** Opens `barcode` read-only in an untimed drive named `read:<barcode>`. */
+export async function openCartridge(library: VirtualLibrary, barcode: string): Promise<OpenCartridge> {
+  const medium = await TgtCartridgeFile.open(library.cartridgePath(barcode), { writeProtected: true });
+  const device = new VirtualDrive({
+    name: `read:${barcode}`,
+    clock: new RealClock(),
+    profile: 'untimed',
+    medium,
+  });
+  await device.open();
+  return {
+    barcode,
+    device,
+    close: async () => {
+      await device.close();
+      await medium.close();
+    },
+  };
+}
+
+/** Barcodes of the library's cartridges that hold data (anything but scratch). */
+export async function writtenBarcodes(library: VirtualLibrary): Promise<string[]> {
+  return (await library.list()).filter((c) => c.state !== 'scratch').map((c) => c.barcode);
+}

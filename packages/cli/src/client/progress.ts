@@ -20,10 +20,16 @@ export interface ProgressCounts {
   failures: number;
 }
 
+function keyOf(event: { backupId: string; copy: number }): string {
+  return `${event.backupId}\u0000${event.copy}`;
+}
+
 export class ProgressTracker {
   readonly counts: ProgressCounts;
   #done: MessageOf<'request-done'> | undefined;
   readonly #committed = new Set<string>();
+  /** Copies written and not yet committed or failed: waiting for a sync. */
+  readonly #pending = new Set<string>();
 
   constructor(
     readonly requestId: string,
@@ -54,10 +60,12 @@ export class ProgressTracker {
     switch (event.type) {
       case 'image-written':
         c.written += 1;
+        this.#pending.add(keyOf(event));
         return true;
       case 'image-committed': {
         // A copy is committed once; a repeated event (a re-sent publication) must not count twice.
-        const key = `${event.backupId}\u0000${event.copy}`;
+        const key = keyOf(event);
+        this.#pending.delete(key);
         if (this.#committed.has(key)) return false;
         this.#committed.add(key);
         c.committed += 1;
@@ -65,6 +73,7 @@ export class ProgressTracker {
         return true;
       }
       case 'image-failed':
+        this.#pending.delete(keyOf(event));
         c.failures += 1;
         if (!event.retryable) c.abandoned += 1;
         return true;
@@ -88,7 +97,7 @@ export class ProgressTracker {
       `${c.committed}/${c.copies} committed`,
       `${formatBytes(c.bytesCommitted)}/${formatBytes(c.bytesTotal)}`,
     ];
-    const pending = c.written - c.committed - c.failures;
+    const pending = this.#pending.size;
     if (pending > 0) parts.push(`${pending} pending sync`);
     if (c.retries > 0) parts.push(`${c.retries} ${c.retries === 1 ? 'retry' : 'retries'}`);
     if (c.abandoned > 0) parts.push(`${c.abandoned} abandoned`);

@@ -25,6 +25,7 @@ export type CliErrorCode =
   | 'TIMEOUT'
   | 'PROCESS_FAILED'
   | 'NOT_FOUND'
+  | 'VERIFY_FAILED'
   | 'CATALOG_UNAVAILABLE';
 
 export interface CliErrorFields {

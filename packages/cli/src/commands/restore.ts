@@ -95,7 +95,7 @@ export async function restoreCommand(
     );
     if (expected !== undefined && result.sha256 !== expected) {
       throw new CliError(
-        'NOT_FOUND',
+        'VERIFY_FAILED',
         `restored ${options.backupId} has SHA-256 ${result.sha256}, the catalog says ${expected}`,
         {
           exitCode: EXIT.failed,

@@ -9,11 +9,11 @@
  * can write 100 TB in seconds.
  */
 
-export type MediumObject =
-  | { kind: 'data'; length: number }
-  | { kind: 'filemark' };
+export type MediumObject = { kind: 'data'; length: number } | { kind: 'filemark' };
 
-export type AppendObject = { kind: 'data'; length: number; data?: Uint8Array | undefined } | { kind: 'filemark' };
+export type AppendObject =
+  | { kind: 'data'; length: number; data?: Uint8Array | undefined }
+  | { kind: 'filemark' };
 
 export interface MediumInfo {
   barcode: string;

@@ -48,8 +48,8 @@ export async function serveCartridge(target: TgtTarget, lun: number, file: strin
 
 /**
  * Removes LUN `lun` from target 1, leaving its file in place. tgtd closes the backing file before
- * tgtadm returns, so the file can then be opened by another process. Log out first: tgtd refuses to
- * delete a LUN that a session is using.
+ * tgtadm returns, so the file can then be opened by another process. Close the initiator's device
+ * first: tgtd refuses to delete a LUN with a command queued or in flight (TGTADM_LUN_ACTIVE).
  */
 export async function withdrawLun(target: TgtTarget, lun: number): Promise<void> {
   await tgtadm(target, ['--mode', 'logicalunit', '--op', 'delete', '--tid', '1', '--lun', String(lun)]);

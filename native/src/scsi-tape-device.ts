@@ -564,7 +564,13 @@ export class ScsiTapeDevice implements TapeDevice {
       this.#moveBy(1);
       const blockLength = maxLength - sense.information;
       if (sense.information >= 0) {
-        return { kind: 'data', data: r.data.slice(0, blockLength), overlength: false, blockLength };
+        // A short block. Targets must deliver it whole, but some (tgt before 1.0.94) send only
+        // `requested - block` bytes; the untransferred tail would read as zeros. Re-read the block at
+        // its exact length whenever fewer bytes arrived than the block holds.
+        const got = r.transferred ?? blockLength;
+        const data =
+          got >= blockLength ? r.data.slice(0, blockLength) : await this.#reread(blockLength, blockLength);
+        return { kind: 'data', data, overlength: false, blockLength };
       }
       const delivered = r.transferred ?? maxLength;
       const data =
@@ -585,8 +591,8 @@ export class ScsiTapeDevice implements TapeDevice {
   }
 
   /**
-   * Some targets (tgt among them) send no data for a READ that meets a longer block. The head of
-   * the block is then fetched again: back over it, read it whole, keep `maxLength` bytes.
+   * Some targets (tgt among them) send no data, or too little, for a READ whose length differs from
+   * the block's. The block is then fetched again: back over it, read it whole, keep `maxLength` bytes.
    */
   async #reread(blockLength: number, maxLength: number): Promise<Uint8Array> {
     if (blockLength > MAX_READ_BUFFER) {
@@ -598,7 +604,7 @@ export class ScsiTapeDevice implements TapeDevice {
     }
     this.#log.debug(
       { device: this.name, blockLength },
-      'overlength read returned no data; re-reading the block',
+      'read returned too little data; re-reading the block at its length',
     );
     const back = space6Cdb({ code: SpaceCode.BLOCKS, count: -1 });
     const b = await this.#exec(back);

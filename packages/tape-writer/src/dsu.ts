@@ -14,7 +14,10 @@ export type SourceErrorCode =
   | 'NOT_FOUND'
   | 'NOT_A_FILE'
   | 'SIZE_MISMATCH'
-  | 'READ_FAILED';
+  | 'READ_FAILED'
+  | 'SHORT_READ'
+  | 'STREAM_CUT'
+  | 'UNSUPPORTED_SOURCE';
 
 export class SourceError extends Error {
   override readonly name = 'SourceError';
@@ -28,7 +31,7 @@ export class SourceError extends Error {
     this.code = code;
     this.dsu = dsu;
     this.path = path;
-    this.retryable = code === 'READ_FAILED';
+    this.retryable = code === 'READ_FAILED' || code === 'STREAM_CUT';
   }
 }
 

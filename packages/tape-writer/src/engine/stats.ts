@@ -1,0 +1,112 @@
+/**
+ * The writer's counters: what the heartbeat reports (protocol `WriterStats`) plus what the
+ * benchmarks and the simulator read (synchronous filemarks, pickup latency, failures).
+ */
+import type { WriterStats } from '@tapedup/protocol';
+
+/** Time window of the write-rate estimate. */
+const RATE_WINDOW_MS = 10_000;
+/** Bound on rate samples kept, whatever the write pattern. */
+const MAX_SAMPLES = 256;
+
+export interface LatencySummary {
+  count: number;
+  lastMs: number | undefined;
+  maxMs: number;
+  meanMs: number;
+}
+
+export interface WriterCountersSnapshot {
+  bytesWritten: number;
+  imagesWritten: number;
+  copiesFailed: number;
+  fragments: number;
+  immediateFilemarks: number;
+  synchronousFilemarks: number;
+  syncs: number;
+  syncFailures: number;
+  lastSyncMs: number | undefined;
+  /** Time from an assign's arrival to the first block of each of its copies. */
+  pickup: LatencySummary;
+}
+
+export class WriterCounters {
+  bytesWritten = 0;
+  imagesWritten = 0;
+  copiesFailed = 0;
+  fragments = 0;
+  immediateFilemarks = 0;
+  synchronousFilemarks = 0;
+  syncs = 0;
+  syncFailures = 0;
+  lastSyncMs: number | undefined;
+  #pickupCount = 0;
+  #pickupTotal = 0;
+  #pickupMax = 0;
+  #pickupLast: number | undefined;
+  #samples: { at: number; bytes: number }[] = [];
+
+  /** Payload bytes that reached the drive at model/wall time `at`. */
+  addBytes(bytes: number, at: number): void {
+    this.bytesWritten += bytes;
+    this.#samples.push({ at, bytes: this.bytesWritten });
+    while (
+      this.#samples.length > MAX_SAMPLES ||
+      (this.#samples.length > 2 && at - this.#samples[1]!.at > RATE_WINDOW_MS)
+    ) {
+      this.#samples.shift();
+    }
+  }
+
+  pickup(ms: number): void {
+    this.#pickupCount++;
+    this.#pickupTotal += ms;
+    this.#pickupMax = Math.max(this.#pickupMax, ms);
+    this.#pickupLast = ms;
+  }
+
+  /** Bytes per second over the recent window, 0 when idle for longer than the window. */
+  rate(now: number): number {
+    const first = this.#samples[0];
+    const last = this.#samples.at(-1);
+    if (first === undefined || last === undefined || now - last.at > RATE_WINDOW_MS) return 0;
+    const span = now - first.at;
+    return span > 0 ? ((last.bytes - first.bytes) * 1000) / span : 0;
+  }
+
+  snapshot(): WriterCountersSnapshot {
+    return {
+      bytesWritten: this.bytesWritten,
+      imagesWritten: this.imagesWritten,
+      copiesFailed: this.copiesFailed,
+      fragments: this.fragments,
+      immediateFilemarks: this.immediateFilemarks,
+      synchronousFilemarks: this.synchronousFilemarks,
+      syncs: this.syncs,
+      syncFailures: this.syncFailures,
+      lastSyncMs: this.lastSyncMs,
+      pickup: {
+        count: this.#pickupCount,
+        lastMs: this.#pickupLast,
+        maxMs: this.#pickupMax,
+        meanMs: this.#pickupCount === 0 ? 0 : this.#pickupTotal / this.#pickupCount,
+      },
+    };
+  }
+
+  /** The protocol `WriterStats` of a heartbeat. */
+  writerStats(now: number, pending: { copies: number; bytes: number }): WriterStats {
+    const stats: WriterStats = {
+      bytesWritten: this.bytesWritten,
+      imagesWritten: this.imagesWritten,
+      immediateFilemarks: this.immediateFilemarks,
+      syncs: this.syncs,
+      syncFailures: this.syncFailures,
+      pendingCopies: pending.copies,
+      pendingBytes: pending.bytes,
+      rateBytesPerSec: this.rate(now),
+    };
+    if (this.lastSyncMs !== undefined) stats.lastSyncMs = this.lastSyncMs;
+    return stats;
+  }
+}

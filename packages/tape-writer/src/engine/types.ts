@@ -1,0 +1,58 @@
+import type { AssignItem, MessageOf, TapeLocation, WriterToDuplicator } from '@tapedup/protocol';
+import type { TapeDevice } from '@tapedup/scsi';
+import type { Logger } from 'pino';
+import type { SourceOpener } from '../sources/types';
+import type { MediaChanger } from './medium';
+
+/** The subset of pino the engine uses (a pino logger or a child of one). */
+export type EngineLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error' | 'child'>;
+
+/** A device that can write length-only blocks in one command (the virtual drive, for simulation). */
+export interface SyntheticBlockWriter {
+  writeSyntheticBlocks(length: number, count: number): Promise<{ earlyWarning: boolean }>;
+}
+
+export interface WriterEngineOptions {
+  /** The drive id (`SafeId`) this writer reports as. */
+  driveId: string;
+  /** The drive, open. The engine never closes it. */
+  device: TapeDevice;
+  /** Milliseconds since the epoch (heartbeat `at`, label and fragment times, latencies). */
+  clock: { now(): number };
+  logger: EngineLogger;
+  sources: SourceOpener;
+  changer: MediaChanger;
+  /** Receives every report, in order. Must not throw. */
+  report: (message: WriterToDuplicator) => void;
+  /** Payload bytes per data block: a power of two, default 256 KiB (capped by the drive's limit). */
+  blockPayloadSize?: number;
+  /** Enable SSC-4 append-only mode on cartridges when the drive supports it (default false). */
+  appendOnly?: boolean;
+  /** Prefix of message and batch ids; make it unique per writer run (default the drive id). */
+  idPrefix?: string;
+  /** UUID generator for volume labels (default crypto.randomUUID). */
+  newLabelId?: () => string;
+}
+
+/** Where the writer is; the heartbeat state. */
+export type EngineState = MessageOf<'heartbeat'>['state'];
+
+export type Command =
+  | MessageOf<'assign'>
+  | MessageOf<'sync-now'>
+  | MessageOf<'mount'>
+  | MessageOf<'shutdown'>;
+
+/** One unit of queued work, in arrival order. */
+export type Step =
+  | {
+      kind: 'item';
+      item: AssignItem;
+      medium: string;
+      /** Only on the first item of an assign that carried one. */
+      resumeAt: TapeLocation | undefined;
+      arrivedAt: number;
+    }
+  | { kind: 'sync'; message: MessageOf<'sync-now'> }
+  | { kind: 'mount'; message: MessageOf<'mount'> }
+  | { kind: 'shutdown'; message: MessageOf<'shutdown'> };

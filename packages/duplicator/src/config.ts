@@ -1,0 +1,332 @@
+/**
+ * The duplicator's configuration: one zod schema, validated at the process boundary, with messages
+ * that name the option at fault. The `tapedup` CLI writes the same shape (as YAML) and starts the
+ * process with it; every extra key here has a default, so a CLI-resolved config is always accepted.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { POLICY_NAMES, resolveSyncSettings, SettingsError } from './policy';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Default loopback ports of the scheduler ROUTER and the events PUB. */
+export const DEFAULT_SCHEDULER_PORT = 7300;
+export const DEFAULT_EVENTS_PORT = 7301;
+
+/** Longest path an ipc:// endpoint may have (sockaddr_un.sun_path is 108 bytes, NUL included). */
+const MAX_IPC_PATH = 107;
+const NAME = /^[A-Za-z0-9._:-]{1,128}$/;
+const DRIVE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const Z85_KEY = /^[0-9A-Za-z.\-:+=^!/*?&<>()[\]{}@%$#]{40}$/;
+const LOOPBACK_TCP = /^tcp:\/\/(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]):\d{1,5}$/;
+
+const name = z.string().regex(NAME, 'must be 1..128 characters of A-Z a-z 0-9 . _ : -');
+const nonEmptyPath = z.string().min(1, 'must be a non-empty path');
+const endpoint = z
+  .string()
+  .max(1024)
+  .regex(/^(tcp|ipc|inproc):\/\/\S+$/, 'must be tcp://host:port, ipc://path or inproc://name');
+const curveKey = z.string().regex(Z85_KEY, 'must be a 40-character Z85 CURVE key');
+
+const policySettings = z.strictObject({
+  policy: z.enum(POLICY_NAMES as unknown as ['sync-every', 'fixed', 'cta', 'adaptive']).optional(),
+  maxDeferredImages: z.int().min(0).max(100_000).optional(),
+  maxDeferredBytes: z.int().min(0).optional(),
+  maxSecondsWithoutSync: z.number().gt(0).max(86_400).optional(),
+  maxDeferrableImageBytes: z.int().min(0).optional(),
+  fixedBatchImages: z.int().min(1).max(100_000).optional(),
+  ctaMaxFiles: z.int().min(1).max(100_000).optional(),
+  ctaMaxBytes: z.int().min(1).optional(),
+  mpxFactor: z.int().min(1).max(32).optional(),
+});
+export type PolicySettingsInput = z.infer<typeof policySettings>;
+
+const pool = z.strictObject({
+  cartridges: z.int().min(1).max(10_000),
+  capacityBytes: z
+    .int()
+    .min(1_000_000)
+    .max(2 ** 50),
+});
+
+export const configSchema = z.strictObject({
+  stateDir: nonEmptyPath,
+  catalog: nonEmptyPath.optional(),
+  logLevel: z.enum(LOG_LEVELS).default('info'),
+  clockScale: z.number().gt(0).max(1_000_000).default(1),
+  endpoints: z
+    .strictObject({
+      scheduler: endpoint.optional(),
+      events: endpoint.optional(),
+      writers: endpoint.optional(),
+      /** Server key pair of the scheduler and events sockets; required for TCP beyond loopback. */
+      curve: z.strictObject({ publicKey: curveKey, secretKey: curveKey }).optional(),
+    })
+    .default({}),
+  drives: z
+    .array(
+      z.strictObject({
+        id: z.string().regex(DRIVE_ID, 'must be 1..64 characters of A-Z a-z 0-9 _ -'),
+        spec: z.string().min(1, 'must be a drive spec such as virtual:<dir>#<drive>'),
+        profile: z.string().min(1).max(32).optional(),
+      }),
+    )
+    .min(1, 'must list at least one drive')
+    .max(64),
+  library: z.strictObject({
+    dir: nonEmptyPath.optional(),
+    pools: z
+      .record(z.string().regex(DRIVE_ID, 'pool names are 1..64 characters of A-Z a-z 0-9 _ -'), pool)
+      .refine((p) => Object.keys(p).length > 0, { message: 'must name at least one pool' }),
+  }),
+  dsu: z
+    .record(name, nonEmptyPath)
+    .refine((d) => Object.keys(d).length > 0, { message: 'must name at least one disk storage unit' }),
+  policy: policySettings.default({}),
+  /** Per-pool overrides of `policy`, applied before a request's own overrides. */
+  poolPolicy: z.record(z.string(), policySettings).default({}),
+  retry: z
+    .strictObject({
+      maxAttempts: z.int().min(1).max(1000).default(3),
+      backoffMs: z.int().min(0).max(3_600_000).default(0),
+      maxBackoffMs: z.int().min(0).max(3_600_000).default(30_000),
+    })
+    .default({ maxAttempts: 3, backoffMs: 0, maxBackoffMs: 30_000 }),
+  heartbeat: z
+    .strictObject({
+      intervalMs: z.int().min(10).max(600_000).default(1000),
+      timeoutMs: z.int().min(50).max(3_600_000).default(5000),
+    })
+    .default({ intervalMs: 1000, timeoutMs: 5000 }),
+  restart: z
+    .strictObject({
+      initialMs: z.int().min(0).max(3_600_000).default(500),
+      maxMs: z.int().min(0).max(3_600_000).default(30_000),
+      factor: z.number().min(1).max(100).default(2),
+      /** A writer up this long without failing gets its backoff reset. */
+      healthyMs: z.int().min(0).max(86_400_000).default(60_000),
+    })
+    .default({ initialMs: 500, maxMs: 30_000, factor: 2, healthyMs: 60_000 }),
+  writerWindow: z
+    .strictObject({
+      images: z.int().min(1).max(1000).default(64),
+      bytes: z
+        .int()
+        .min(1)
+        .max(2 ** 53 - 1)
+        .default(64_000_000_000),
+    })
+    .default({ images: 64, bytes: 64_000_000_000 }),
+  /** Sync failures with medium sense on one medium before it is frozen. */
+  freezeAfterMediumErrors: z.int().min(1).max(1000).default(2),
+  /** Native write rate assumed for a drive until its heartbeats report one, bytes/s. */
+  defaultDriveRateBytesPerSec: z.number().gt(0).default(400_000_000),
+  /** The tape-writer entry point; default packages/tape-writer/dist/main.js of this workspace. */
+  writerMain: nonEmptyPath.optional(),
+  /** How long a graceful stop waits for the writers' `shutdown-ack` and exit, ms. */
+  shutdownTimeoutMs: z.int().min(0).max(600_000).default(10_000),
+  /** Period of the planning/heartbeat tick, ms. */
+  tickMs: z.int().min(5).max(60_000).default(200),
+  /** Largest control frame accepted on any socket, bytes. */
+  maxFrameBytes: z
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** A validated configuration: every path absolute, every default filled in. */
+export interface DuplicatorConfig {
+  readonly stateDir: string;
+  readonly catalog: string;
+  readonly logLevel: LogLevel;
+  readonly clockScale: number;
+  readonly endpoints: {
+    readonly scheduler: string;
+    readonly events: string;
+    readonly writers: string;
+    readonly curve?: { readonly publicKey: string; readonly secretKey: string } | undefined;
+  };
+  readonly drives: readonly { readonly id: string; readonly spec: string; readonly profile?: string }[];
+  readonly library: {
+    readonly dir: string;
+    readonly pools: Readonly<Record<string, { readonly cartridges: number; readonly capacityBytes: number }>>;
+  };
+  readonly dsu: Readonly<Record<string, string>>;
+  readonly policy: PolicySettingsInput;
+  readonly poolPolicy: Readonly<Record<string, PolicySettingsInput>>;
+  readonly retry: { readonly maxAttempts: number; readonly backoffMs: number; readonly maxBackoffMs: number };
+  readonly heartbeat: { readonly intervalMs: number; readonly timeoutMs: number };
+  readonly restart: {
+    readonly initialMs: number;
+    readonly maxMs: number;
+    readonly factor: number;
+    readonly healthyMs: number;
+  };
+  readonly writerWindow: { readonly images: number; readonly bytes: number };
+  readonly freezeAfterMediumErrors: number;
+  readonly defaultDriveRateBytesPerSec: number;
+  readonly writerMain?: string | undefined;
+  readonly shutdownTimeoutMs: number;
+  readonly tickMs: number;
+  readonly maxFrameBytes: number;
+}
+
+/** A configuration refused at the boundary; `option` is the dotted key at fault. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'INVALID_CONFIG';
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
+    super(option === '' ? `config: ${message}` : `config option ${option}: ${message}`);
+  }
+}
+
+function absolute(p: string, baseDir: string): string {
+  return isAbsolute(p) ? p : resolve(baseDir, p);
+}
+
+function ipcEndpoint(file: string, option: string): string {
+  if (Buffer.byteLength(file) > MAX_IPC_PATH) {
+    throw new ConfigError(option, `ipc socket path longer than ${MAX_IPC_PATH} bytes (${file}); set it`);
+  }
+  return `ipc://${file}`;
+}
+
+/** True for tcp:// endpoints on a loopback address; false for ipc/inproc and any other host. */
+export function isLoopbackTcp(value: string): boolean {
+  return LOOPBACK_TCP.test(value);
+}
+
+function resolveEndpoint(value: string | undefined, fallback: string, option: string, baseDir: string) {
+  const e = value ?? fallback;
+  if (e.startsWith('ipc://')) return ipcEndpoint(absolute(e.slice('ipc://'.length), baseDir), option);
+  return e;
+}
+
+/**
+ * Validates a parsed configuration document (from JSON or YAML). Relative paths resolve against
+ * `baseDir`. Throws {@link ConfigError} naming the first option at fault.
+ */
+export function validateConfig(document: unknown, baseDir: string): DuplicatorConfig {
+  const parsed = configSchema.safeParse(document ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    if (issue === undefined) throw new ConfigError('', 'is invalid');
+    let option = issue.path.map(String).join('.');
+    let message = issue.message;
+    if (issue.code === 'unrecognized_keys') {
+      const key = issue.keys[0] ?? '';
+      option = option === '' ? key : `${option}.${key}`;
+      message = 'is not a known option';
+    } else if (issue.code === 'invalid_type' && issue.input === undefined) {
+      message = 'is required';
+    }
+    throw new ConfigError(option, message);
+  }
+  const c = parsed.data;
+  const stateDir = absolute(c.stateDir, baseDir);
+  const ids = new Set<string>();
+  const specs = new Set<string>();
+  for (const [i, d] of c.drives.entries()) {
+    if (ids.has(d.id)) throw new ConfigError(`drives.${i}.id`, `repeats drive id ${JSON.stringify(d.id)}`);
+    if (specs.has(d.spec)) throw new ConfigError(`drives.${i}.spec`, 'names a drive listed twice');
+    ids.add(d.id);
+    specs.add(d.spec);
+  }
+  const dsu: Record<string, string> = {};
+  for (const [key, root] of Object.entries(c.dsu)) dsu[key] = absolute(root, baseDir);
+  if (c.heartbeat.timeoutMs <= c.heartbeat.intervalMs) {
+    throw new ConfigError('heartbeat.timeoutMs', 'must be longer than heartbeat.intervalMs');
+  }
+  if (c.restart.maxMs < c.restart.initialMs) {
+    throw new ConfigError('restart.maxMs', 'must not be below restart.initialMs');
+  }
+  if (c.retry.maxBackoffMs < c.retry.backoffMs) {
+    throw new ConfigError('retry.maxBackoffMs', 'must not be below retry.backoffMs');
+  }
+  for (const poolName of Object.keys(c.poolPolicy)) {
+    if (c.library.pools[poolName] === undefined) {
+      throw new ConfigError(`poolPolicy.${poolName}`, 'names a pool not in library.pools');
+    }
+  }
+  // The sync-deferral module owns the rules between settings; run them once here so a bad
+  // combination stops the start, not the first request.
+  try {
+    resolveSyncSettings([{ source: 'policy', values: c.policy }]);
+    for (const [poolName, values] of Object.entries(c.poolPolicy)) {
+      resolveSyncSettings([
+        { source: 'policy', values: c.policy },
+        { source: `poolPolicy.${poolName}`, values },
+      ]);
+    }
+  } catch (error) {
+    if (error instanceof SettingsError)
+      throw new ConfigError(`${error.source}.${error.setting}`, error.message);
+    throw error;
+  }
+  const endpoints = {
+    scheduler: resolveEndpoint(
+      c.endpoints.scheduler,
+      `tcp://127.0.0.1:${DEFAULT_SCHEDULER_PORT}`,
+      'endpoints.scheduler',
+      baseDir,
+    ),
+    events: resolveEndpoint(
+      c.endpoints.events,
+      `tcp://127.0.0.1:${DEFAULT_EVENTS_PORT}`,
+      'endpoints.events',
+      baseDir,
+    ),
+    writers: resolveEndpoint(
+      c.endpoints.writers,
+      `ipc://${stateDir}/writers.sock`,
+      'endpoints.writers',
+      baseDir,
+    ),
+    curve: c.endpoints.curve,
+  };
+  for (const option of ['scheduler', 'events'] as const) {
+    const e = endpoints[option];
+    if (e.startsWith('tcp://') && !isLoopbackTcp(e) && endpoints.curve === undefined) {
+      throw new ConfigError(
+        `endpoints.${option}`,
+        `${e} is TCP beyond loopback: set endpoints.curve (publicKey, secretKey) to require CURVE`,
+      );
+    }
+  }
+  // The writers run on this host and are given no keys: their socket stays local.
+  if (endpoints.writers.startsWith('tcp://') && !isLoopbackTcp(endpoints.writers)) {
+    throw new ConfigError(
+      'endpoints.writers',
+      'must be ipc:// or loopback tcp (the writers run on this host)',
+    );
+  }
+  return {
+    stateDir,
+    catalog: absolute(c.catalog ?? `${stateDir}/catalog.sqlite`, baseDir),
+    logLevel: c.logLevel,
+    clockScale: c.clockScale,
+    endpoints,
+    drives: c.drives.map((d) => (d.profile === undefined ? { id: d.id, spec: d.spec } : { ...d })),
+    library: { dir: absolute(c.library.dir ?? `${stateDir}/library`, baseDir), pools: c.library.pools },
+    dsu,
+    policy: c.policy,
+    poolPolicy: c.poolPolicy,
+    retry: c.retry,
+    heartbeat: c.heartbeat,
+    restart: c.restart,
+    writerWindow: c.writerWindow,
+    freezeAfterMediumErrors: c.freezeAfterMediumErrors,
+    defaultDriveRateBytesPerSec: c.defaultDriveRateBytesPerSec,
+    writerMain: c.writerMain === undefined ? undefined : absolute(c.writerMain, baseDir),
+    shutdownTimeoutMs: c.shutdownTimeoutMs,
+    tickMs: c.tickMs,
+    maxFrameBytes: c.maxFrameBytes,
+  };
+}

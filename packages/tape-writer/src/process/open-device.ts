@@ -1,0 +1,163 @@
+/**
+ * Opens the drive a spec names. `virtual:<library-dir>#<drive>` is built here (a VirtualDrive on a
+ * scaled real clock, cartridges moved by the VirtualLibrary); `iscsi://`, `sg:` and `st:` come from
+ * the native package, imported only when such a spec is used so the writer runs without the addon.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { DriveSpec } from '@tapedup/protocol';
+import type { TapeDevice } from '@tapedup/scsi';
+import {
+  MemoryMedium,
+  parseVirtualDriveSpec,
+  RealClock,
+  VirtualDrive,
+  VirtualLibrary,
+} from '@tapedup/virtual-drive';
+import type { MediaChanger } from '../engine/medium';
+import type { EngineLogger } from '../engine/types';
+import { VirtualLibraryChanger } from '../media/library-changer';
+import { LoadedMediumChanger } from '../media/loaded-medium-changer';
+
+export interface OpenedDrive {
+  device: TapeDevice;
+  changer: MediaChanger;
+  /** The protocol `DriveSpec` of `hello`. */
+  spec: DriveSpec;
+  /** Barcode of the cartridge in the drive at start, if known. */
+  medium: string | undefined;
+  /** Where this drive's lock file goes. */
+  lockPath: string;
+  close(): Promise<void>;
+}
+
+export interface OpenDeviceOptions {
+  clockScale: number;
+  logger: EngineLogger;
+  /** Directory for lock files of non-virtual drives (default /run/tapedup or the temp dir). */
+  lockDir?: string;
+  /** Loads the native package (tests replace it). */
+  loadNative?: () => Promise<{ openDeviceSpec(spec: string): Promise<TapeDevice> }>;
+}
+
+export class DeviceOpenError extends Error {
+  override readonly name = 'DeviceOpenError';
+  readonly code: 'NO_LIBRARY' | 'UNKNOWN_DRIVE' | 'NATIVE_UNAVAILABLE';
+  constructor(code: DeviceOpenError['code'], message: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.code = code;
+  }
+}
+
+const NATIVE_PACKAGE = '@tapedup/native';
+
+/**
+ * The lock file of the drive a spec names: in the library directory for a virtual drive, else in
+ * `lockDir` (default /run/tapedup, or the temp directory where /run does not exist).
+ */
+export function lockPathFor(spec: string, lockDir?: string): string {
+  if (spec.startsWith('virtual:')) {
+    const parsed = parseVirtualDriveSpec(spec);
+    return join(resolve(parsed.libraryDir), `drive-${parsed.drive}.writer.lock`);
+  }
+  const dir =
+    lockDir ?? (existsSync('/run') ? '/run/tapedup' : join(process.env.TMPDIR ?? '/tmp', 'tapedup'));
+  return join(dir, `drive-${spec.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 200)}.lock`);
+}
+
+/** The `DriveSpec` transport of a device spec. */
+function transportOf(spec: string): DriveSpec['transport'] {
+  if (spec.startsWith('virtual:')) return 'virtual';
+  if (spec.startsWith('iscsi://')) return 'iscsi';
+  if (spec.startsWith('sg:')) return 'sg';
+  return 'st';
+}
+
+export async function openDevice(spec: string, options: OpenDeviceOptions): Promise<OpenedDrive> {
+  const transport = transportOf(spec);
+  if (transport === 'virtual') return openVirtual(spec, options);
+  const load =
+    options.loadNative ??
+    // A computed specifier keeps the native package out of the bundle until a real device is used.
+    (() => import(NATIVE_PACKAGE) as Promise<{ openDeviceSpec(spec: string): Promise<TapeDevice> }>);
+  let native: Awaited<ReturnType<typeof load>>;
+  try {
+    native = await load();
+  } catch (cause) {
+    throw new DeviceOpenError(
+      'NATIVE_UNAVAILABLE',
+      `${spec}: the native device package cannot be loaded`,
+      cause,
+    );
+  }
+  const device = await native.openDeviceSpec(spec);
+  const identity = await device.inquiry();
+  return {
+    device,
+    changer: new LoadedMediumChanger(device),
+    spec: {
+      name: spec.slice(0, 256),
+      transport,
+      vendor: identity.vendor.slice(0, 64),
+      product: identity.product.slice(0, 64),
+      revision: identity.revision.slice(0, 64),
+      serial: identity.serial.slice(0, 64),
+    },
+    medium: undefined,
+    lockPath: lockPathFor(spec, options.lockDir),
+    close: () => device.close(),
+  };
+}
+
+async function openVirtual(spec: string, options: OpenDeviceOptions): Promise<OpenedDrive> {
+  const parsed = parseVirtualDriveSpec(spec);
+  const dir = resolve(parsed.libraryDir);
+  if (!existsSync(join(dir, 'library.json'))) {
+    throw new DeviceOpenError('NO_LIBRARY', `${spec}: no virtual library in ${dir}`);
+  }
+  const library = await VirtualLibrary.open(dir);
+  if (!(await library.drives()).some((d) => d.name === parsed.drive)) {
+    throw new DeviceOpenError('UNKNOWN_DRIVE', `${spec}: the library has no drive "${parsed.drive}"`);
+  }
+  const drive = new VirtualDrive({
+    name: spec,
+    clock: new RealClock({ scale: options.clockScale }),
+    logger: options.logger.child({ component: 'virtual-drive' }),
+  });
+  const changer = new VirtualLibraryChanger(library, parsed.drive, drive);
+  const mounted = await library.mountedIn(parsed.drive);
+  if (mounted !== undefined) {
+    await drive.loadMedium(await library.openMedium(mounted));
+    await drive.open();
+  } else {
+    // The virtual drive opens only with a cartridge inside; an empty drive opens on a placeholder
+    // that is taken out again, so capabilities are known before the first mount.
+    await drive.loadMedium(new MemoryMedium({ barcode: 'PLACEHOLDER', capacityBytes: 1 }));
+    await drive.open();
+    await drive.unloadMedium();
+  }
+  const identity = await drive.inquiry().catch(() => undefined);
+  return {
+    device: drive,
+    changer,
+    spec: {
+      name: spec.slice(0, 256),
+      transport: 'virtual',
+      vendor: identity?.vendor ?? 'TAPEDUP',
+      product: identity?.product ?? 'VIRTUAL',
+      revision: identity?.revision ?? '',
+      serial: identity?.serial ?? '',
+    },
+    medium: mounted,
+    lockPath: lockPathFor(spec),
+    close: async () => {
+      // Leave the cartridge mounted in the library; flush and close our handle to its file.
+      const store = drive.medium;
+      if (store !== undefined) {
+        await drive.unloadMedium().catch(() => undefined);
+        await store.close().catch(() => undefined);
+      }
+      await drive.close();
+    },
+  };
+}

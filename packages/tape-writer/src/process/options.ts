@@ -1,0 +1,145 @@
+/** Command-line options of the tape-writer process, validated with messages that name the option. */
+import { parseArgs } from 'node:util';
+import { parseDsuRoots } from '../dsu';
+
+export class WriterOptionError extends Error {
+  override readonly name = 'WriterOptionError';
+  readonly code = 'INVALID_OPTION';
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
+    super(`option --${option}: ${message}`);
+  }
+}
+
+export interface WriterOptions {
+  driveId: string;
+  drive: string;
+  connect: string;
+  dsu: Map<string, string>;
+  clockScale: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  logFile: string | undefined;
+  heartbeatMs: number;
+  appendOnly: boolean;
+  blockPayloadSize: number | undefined;
+  readAhead: number;
+  threads: number;
+}
+
+export const USAGE = `usage: tape-writer --drive-id <id> --drive <spec> --connect <endpoint> --dsu name=/abs/root [--dsu ...]
+  [--clock-scale <x>] [--log-level <level>] [--log-file <path>] [--heartbeat-ms <ms>] [--append-only]
+  [--block-payload-size <bytes>] [--read-ahead <chunks>] [--threads <n>]
+  <spec>: virtual:<library-dir>#<drive> | iscsi://host[:port]/<iqn>/<lun> | sg:/dev/sgN | st:/dev/nstN`;
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function integer(
+  option: string,
+  text: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new WriterOptionError(option, `expected an integer ${min}..${max}, got ${JSON.stringify(text)}`);
+  }
+  return n;
+}
+
+export function parseWriterOptions(argv: readonly string[]): WriterOptions {
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      options: {
+        'drive-id': { type: 'string' },
+        drive: { type: 'string' },
+        connect: { type: 'string' },
+        dsu: { type: 'string', multiple: true },
+        'clock-scale': { type: 'string' },
+        'log-level': { type: 'string' },
+        'log-file': { type: 'string' },
+        'heartbeat-ms': { type: 'string' },
+        'append-only': { type: 'boolean' },
+        'block-payload-size': { type: 'string' },
+        'read-ahead': { type: 'string' },
+        threads: { type: 'string' },
+      },
+    }));
+  } catch (error) {
+    const match = /'(--[a-z-]+)'/.exec((error as Error).message);
+    throw new WriterOptionError(match?.[1]?.slice(2) ?? 'unknown', (error as Error).message);
+  }
+  const str = (name: string): string | undefined => values[name] as string | undefined;
+  const required = (name: string): string => {
+    const v = str(name);
+    if (v === undefined || v.length === 0) throw new WriterOptionError(name, 'is required');
+    return v;
+  };
+  const driveId = required('drive-id');
+  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(driveId)) {
+    throw new WriterOptionError('drive-id', 'expected 1..128 characters of [A-Za-z0-9._:-]');
+  }
+  const drive = required('drive');
+  if (!/^(virtual:|iscsi:\/\/|sg:|st:)/.test(drive)) {
+    throw new WriterOptionError(
+      'drive',
+      `unknown device spec ${JSON.stringify(drive)}; ${USAGE.split('\n').at(-1)?.trim()}`,
+    );
+  }
+  const connect = required('connect');
+  if (!/^(tcp|ipc):\/\/\S+$/.test(connect)) {
+    throw new WriterOptionError(
+      'connect',
+      `expected a tcp:// or ipc:// endpoint, got ${JSON.stringify(connect)}`,
+    );
+  }
+  let dsu: Map<string, string>;
+  try {
+    dsu = parseDsuRoots((values.dsu as string[] | undefined) ?? []);
+  } catch (error) {
+    throw new WriterOptionError('dsu', (error as Error).message);
+  }
+  const scaleText = str('clock-scale');
+  const clockScale = scaleText === undefined ? 1 : Number(scaleText);
+  if (!Number.isFinite(clockScale) || clockScale <= 0 || clockScale > 1e6) {
+    throw new WriterOptionError(
+      'clock-scale',
+      `expected a positive number, got ${JSON.stringify(scaleText)}`,
+    );
+  }
+  const level = str('log-level') ?? 'info';
+  if (!(LEVELS as readonly string[]).includes(level)) {
+    throw new WriterOptionError(
+      'log-level',
+      `expected one of ${LEVELS.join(', ')}, got ${JSON.stringify(level)}`,
+    );
+  }
+  const payloadText = str('block-payload-size');
+  const blockPayloadSize =
+    payloadText === undefined
+      ? undefined
+      : integer('block-payload-size', payloadText, 0, 512, 16 * 1024 * 1024);
+  if (blockPayloadSize !== undefined && (blockPayloadSize & (blockPayloadSize - 1)) !== 0) {
+    throw new WriterOptionError('block-payload-size', 'must be a power of two');
+  }
+  return {
+    driveId,
+    drive,
+    connect,
+    dsu,
+    clockScale,
+    logLevel: level as WriterOptions['logLevel'],
+    logFile: str('log-file'),
+    heartbeatMs: integer('heartbeat-ms', str('heartbeat-ms'), 1000, 20, 3_600_000),
+    appendOnly: values['append-only'] === true,
+    blockPayloadSize,
+    readAhead: integer('read-ahead', str('read-ahead'), 4, 1, 64),
+    threads: integer('threads', str('threads'), 2, 1, 64),
+  };
+}

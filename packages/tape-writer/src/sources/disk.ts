@@ -1,0 +1,173 @@
+/**
+ * `disk` images: read straight from a DSU root by a piscina pool (read, CRC32C, SHA-256 and framing
+ * off the main thread; buffers transferred, never copied). Read-ahead is bounded per image: the
+ * worker may be `readAhead` chunks ahead, and a slot frees only when the engine asks for the next
+ * chunk, i.e. after the drive accepted the previous one.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { AssignItem } from '@tapedup/protocol';
+import { Piscina } from 'piscina';
+import { type DsuRoots, resolveSource, SourceError } from '../dsu';
+import type { DiskReadTask, MainToWorker, WorkerToMain } from './disk-worker';
+import type { ImageSource, SourceEvent, SourceOpener, SourceOpenOptions } from './types';
+
+export interface DiskSourceOptions {
+  roots: DsuRoots;
+  /** Worker threads (default 2). */
+  threads?: number;
+  /** Chunks a worker may read ahead per image (default 4). */
+  readAhead?: number;
+  /** Data blocks per chunk (default 4). */
+  chunkBlocks?: number;
+  /** The worker script; default the built `dist/sources/disk-worker.js`. */
+  workerPath?: string;
+}
+
+function positiveInteger(value: number, option: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`disk source option "${option}" must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * The worker script. Bundled (`dist/main.js`) it sits next to the bundle; from source it is the
+ * package's built copy, or the `.ts` file when the process runs under `node --import tsx`.
+ */
+export function resolveDiskWorker(): string {
+  const candidates = [
+    new URL('./sources/disk-worker.js', import.meta.url),
+    new URL('./disk-worker.js', import.meta.url),
+    new URL('../../dist/sources/disk-worker.js', import.meta.url),
+  ].map((u) => fileURLToPath(u));
+  for (const path of candidates) if (existsSync(path)) return path;
+  const ts = fileURLToPath(new URL('./disk-worker.ts', import.meta.url));
+  const underTsx = process.execArgv.some((a) => a.includes('tsx'));
+  if (underTsx && existsSync(ts)) return ts;
+  throw new Error(
+    `disk source: worker script not found (looked for ${candidates.join(', ')}); run "pnpm run build"`,
+  );
+}
+
+export class DiskSourceOpener implements SourceOpener {
+  readonly #roots: DsuRoots;
+  readonly #pool: Piscina;
+  readonly #readAhead: number;
+  readonly #chunkBlocks: number;
+
+  constructor(options: DiskSourceOptions) {
+    if (!(options.roots instanceof Map)) throw new TypeError('disk source option "roots" must be a Map');
+    this.#roots = options.roots;
+    this.#readAhead = positiveInteger(options.readAhead ?? 4, 'readAhead');
+    this.#chunkBlocks = positiveInteger(options.chunkBlocks ?? 4, 'chunkBlocks');
+    const threads = positiveInteger(options.threads ?? 2, 'threads');
+    this.#pool = new Piscina({
+      filename: options.workerPath ?? resolveDiskWorker(),
+      minThreads: 1,
+      maxThreads: threads,
+      // One task per image in flight: queueing more than a few means the planner over-assigned.
+      maxQueue: 'auto',
+    });
+  }
+
+  async open(item: AssignItem, options: SourceOpenOptions): Promise<ImageSource> {
+    const source = item.source;
+    if (source.kind !== 'disk') {
+      throw new SourceError('UNSUPPORTED_SOURCE', '-', item.backupId, `not a disk image: ${source.kind}`);
+    }
+    const resolved = await resolveSource(this.#roots, source.dsu, source.path, item.sizeBytes);
+    const { port1, port2 } = new MessageChannel();
+    const task: DiskReadTask = {
+      path: resolved.absolutePath,
+      sizeBytes: resolved.sizeBytes,
+      tag: options.tag,
+      blockPayloadSize: options.blockPayloadSize,
+      chunkBytes: this.#chunkBlocks * options.blockPayloadSize,
+      readAhead: this.#readAhead,
+      port: port2,
+    };
+    const done = this.#pool.run(task, { transferList: [port2] }) as Promise<{ bytes: number }>;
+    return new DiskImageSource(port1, done, source.dsu, source.path);
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.destroy();
+  }
+}
+
+class DiskImageSource implements ImageSource {
+  /** Most chunks ever waiting here at once (bounded by the read-ahead). */
+  maxBuffered = 0;
+  #inbox: WorkerToMain[] = [];
+  #waiter: ((m: WorkerToMain | Error) => void) | undefined;
+  #failure: Error | undefined;
+  #started = false;
+  #ended = false;
+  #closed = false;
+
+  constructor(
+    private readonly port: MessagePort,
+    private readonly done: Promise<{ bytes: number }>,
+    private readonly dsu: string,
+    private readonly path: string,
+  ) {
+    port.on('message', (m: WorkerToMain) => {
+      const waiter = this.#waiter;
+      this.#waiter = undefined;
+      if (waiter) waiter(m);
+      else this.#inbox.push(m);
+      const chunks = this.#inbox.filter((x) => x.type === 'blocks').length + (waiter ? 1 : 0);
+      this.maxBuffered = Math.max(this.maxBuffered, chunks);
+    });
+    done.catch((cause: unknown) => {
+      this.#failure = new SourceError('READ_FAILED', dsu, path, 'disk read worker failed', cause);
+      const waiter = this.#waiter;
+      this.#waiter = undefined;
+      waiter?.(this.#failure);
+    });
+  }
+
+  async next(): Promise<SourceEvent> {
+    if (this.#ended) throw new Error('disk source: next() after end');
+    // The chunk returned last time is on its way to the drive: its slot is free.
+    if (this.#started) this.#post({ type: 'credit' });
+    this.#started = true;
+    const m = this.#inbox.shift() ?? (await this.#receive());
+    if (m.type === 'blocks') return { kind: 'blocks', blocks: m.blocks, payloadBytes: m.payloadBytes };
+    this.#ended = true;
+    return {
+      kind: 'end',
+      status: m.status,
+      trailer: m.trailer,
+      bytes: m.bytes,
+      blocks: m.blocks,
+      sha256: m.sha256,
+      error: m.error && new SourceError(m.error.code, this.dsu, this.path, m.error.message),
+    };
+  }
+
+  #receive(): Promise<WorkerToMain> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    return new Promise((resolve, reject) => {
+      this.#waiter = (m) => (m instanceof Error ? reject(m) : resolve(m));
+    });
+  }
+
+  #post(m: MainToWorker): void {
+    if (!this.#closed) this.port.postMessage(m);
+  }
+
+  abort(): void {
+    this.#post({ type: 'abort' });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (!this.#ended) this.#post({ type: 'abort' });
+    this.#closed = true;
+    this.port.close();
+    await this.done.catch(() => undefined);
+  }
+}

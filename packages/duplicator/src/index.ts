@@ -1,0 +1,21 @@
+export * as catalog from './catalog';
+export {
+  ConfigError,
+  type ConfigInput,
+  configSchema,
+  DEFAULT_EVENTS_PORT,
+  DEFAULT_SCHEDULER_PORT,
+  type DuplicatorConfig,
+  isLoopbackTcp,
+  LOG_LEVELS,
+  type LogLevel,
+  validateConfig,
+} from './config';
+export { Coordinator, type CoordinatorDeps, type CoordinatorSettings } from './coordinator/coordinator';
+export type { Output } from './coordinator/outputs';
+export { checkSubmit, resolveUnderRoot, type SourceInspector } from './coordinator/submit-check';
+export { parseWireCopyId, wireCopyId } from './coordinator/wire-ids';
+export * as planner from './planner';
+export * as policy from './policy';
+export { DuplicatorServer, type ServerOptions, writerArgs } from './server';
+export { type BackoffSettings, restartDelay, Supervisor, writerMainPath } from './supervisor';

@@ -257,6 +257,12 @@ describe('tape-writer process', () => {
     await router.next('shutdown-ack');
     expect((await again.exit).code).toBe(0);
 
+    // A writer whose parent goes away (its IPC channel closes) exits on its own.
+    const orphan = spawnWriter();
+    await router.next('hello');
+    orphan.child.disconnect();
+    expect((await orphan.exit).code).toBe(0);
+
     // The cartridge holds exactly the committed copies, where the writer said, with their digests.
     const { listing, restored } = await readBack();
     const onTape = listing.files.flatMap((f) => (f.kind === 'fragment' ? [f.images[0]!.entry.backupId] : []));

@@ -1,0 +1,68 @@
+/**
+ * The seam between the simulator and the tape writer it drives. The simulator plays the duplicator's
+ * part (planner, sync policy, drive statistics, retries); whatever sits behind `WriterUnderTest`
+ * writes the copies to a `TapeDevice` and reports what it wrote and what each sync proved, exactly
+ * as a writer process reports to the duplicator.
+ */
+import type { Clock, VirtualDrive } from '@tapedup/virtual-drive';
+
+/** One image copy to write, with the filemark the policy chose for its end. */
+export interface WriteJob {
+  readonly copyId: string;
+  readonly imageId: string;
+  readonly sizeBytes: number;
+  /** `defer`: immediate filemark (the batch stays open); `sync`: synchronous filemark (ends the batch). */
+  readonly ending: 'defer' | 'sync';
+}
+
+/** What the writer tells the simulator, in the order things happened. */
+export type WriterReport =
+  /** The copy's data and filemark were accepted by the drive (not yet proven on the medium). */
+  | { readonly type: 'image-written'; readonly copyId: string; readonly bytes: number }
+  /**
+   * A synchronous filemark (or flush) returned GOOD and the position read back matched: every copy
+   * written since the last good sync is committed. `syncSeconds` is the sync command's duration and
+   * `bytesFlushed` what the drive buffer still held when it started.
+   */
+  | {
+      readonly type: 'batch-synced';
+      readonly copyIds: readonly string[];
+      readonly syncSeconds: number;
+      readonly bytesFlushed: number;
+    }
+  /**
+   * An error since the last good sync (write, deferred, sync, position mismatch): every copy of the
+   * batch, including one being written, failed; none is committed. The writer has repositioned to the
+   * last committed position before resolving.
+   */
+  | { readonly type: 'sync-failed'; readonly copyIds: readonly string[]; readonly code: string };
+
+/** Everything a writer gets from the simulator. */
+export interface WriterContext {
+  readonly driveId: string;
+  readonly mediumId: string;
+  /**
+   * The drive (a `TapeDevice`), opened, with a synthetic medium loaded at its beginning. Its
+   * `writeSyntheticBlocks` lets a writer push many synthetic blocks in one command.
+   */
+  readonly device: VirtualDrive;
+  /** Model time. */
+  readonly clock: Clock;
+  /** Called synchronously for every report, before the call that caused it resolves. */
+  readonly report: (report: WriterReport) => void;
+}
+
+/** The writer behind the seam: one per drive. */
+export interface WriterUnderTest {
+  /** Writes the copy and its filemark; resolves once every report it caused was delivered. */
+  write(job: WriteJob): Promise<void>;
+  /** Ends the open batch with a flush-only sync (WRITE FILEMARKS count 0, IMMED=0). */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Builds the writer of each drive; `name` is reported with the results. */
+export interface WriterFactory {
+  readonly name: string;
+  create(context: WriterContext): Promise<WriterUnderTest>;
+}

@@ -241,9 +241,10 @@ describe('WriterEngine', () => {
       ['c2', 'SOURCE_READ_FAILED', true],
     ]);
     expect(r.of('sync-failed')).toHaveLength(0);
-    expect(r.of('batch-synced').flatMap((s) => s.committed.map((c) => c.copyId))).toEqual(['c1', 'c3']);
-    // label, c1 imm, c2 (failed: imm despite its sync decision), c3 imm, flush
-    expect(filemarks(r.drive)).toEqual(['1:sync', '1:imm', '1:imm', '1:imm', '0:sync']);
+    // c2's sync decision still ends the batch (by a flush): c1 commits there, c3 at sync-now.
+    expect(r.of('batch-synced').map((s) => s.committed.map((c) => c.copyId))).toEqual([['c1'], ['c3']]);
+    // label, c1 imm, c2 (failed: imm despite its sync decision) + flush, c3 imm, flush
+    expect(filemarks(r.drive)).toEqual(['1:sync', '1:imm', '1:imm', '0:sync', '1:imm', '0:sync']);
     const listing = await listTape(r.drive);
     const aborted = listing.files.find(
       (f) => f.kind === 'fragment' && f.images[0]?.entry.backupId === 'img2',

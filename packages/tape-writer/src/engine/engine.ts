@@ -90,6 +90,8 @@ export class WriterEngine {
   /** Mounted without a known resume point: find the end of the written data before writing. */
   #fresh = false;
   #full = false;
+  /** The drive could not return to the last good position; cleared by the next successful move. */
+  #driveFailed = false;
   /** Copies being written when a shutdown stopped the writer mid-image. */
   #abandoned: string[] = [];
 
@@ -251,7 +253,7 @@ export class WriterEngine {
         // Every step handles its own failures; this is a bug guard so the writer stays up.
         this.#log.error({ err: error, step: step.kind }, 'step failed unexpectedly');
       }
-      if (this.#state !== 'failed') this.#state = 'idle';
+      this.#state = this.#driveFailed ? 'failed' : 'idle';
     }
     this.#busy = false;
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
@@ -348,6 +350,7 @@ export class WriterEngine {
     await this.#authoriseOverwrite(target.blockNumber);
     batch.restart({ medium: batch.lastGood.medium, ...target });
     this.#positioned = true;
+    this.#driveFailed = false;
   }
 
   /** In append-only mode, whatever follows the position may be overwritten: authorise exactly there. */
@@ -586,7 +589,13 @@ export class WriterEngine {
           end?.error?.retryable ?? true,
         );
       }
-      if (kind === 'synchronous') await this.#confirmSync(undefined, undefined, item.copyId);
+      if (kind === 'synchronous') {
+        await this.#confirmSync(undefined, undefined, item.copyId);
+      } else if (outcome === 'source-failed' && item.decision === 'sync' && batch.size > 0) {
+        // The policy wanted a sync point here: the failed image got its immediate filemark, the
+        // deferred copies before it still get their sync (a flush).
+        await this.#sync(undefined, undefined);
+      }
     } catch (error) {
       log.warn({ err: error }, 'write failed');
       await this.#failBatch(error, { current: item.copyId });
@@ -786,6 +795,7 @@ export class WriterEngine {
       this.#state = 'idle';
     } catch (repositionError) {
       this.#positioned = false;
+      this.#driveFailed = true;
       this.#state = 'failed';
       this.#log.error({ err: repositionError }, 'cannot return to the last good position');
       this.#emit('drive-error', {

@@ -404,7 +404,7 @@ export class WriterEngine {
 
   async #writeItem(step: ItemStep): Promise<void> {
     const { item } = step;
-    const log = this.#log.child({ copyId: item.copyId, backupId: item.backupId });
+    const log = this.#log.child({ copyId: item.copyId, requestId: item.requestId, backupId: item.backupId });
     if (this.#stopNow) return;
     try {
       await this.#ready(step);

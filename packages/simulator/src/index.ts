@@ -5,7 +5,9 @@ export {
   type PolicySummary,
   summarise,
 } from './compare';
+export { engineWriterFactory } from './engine-writer';
 export { SimulatorError, type SimulatorErrorCode } from './errors';
+export { measureSyncs, type SyncSample } from './measure-syncs';
 export {
   buildPolicy,
   COMPARED_POLICIES,
@@ -24,7 +26,6 @@ export {
   simulate,
 } from './simulation';
 export { SimulationMedium } from './simulation-medium';
-export { STAND_IN_BLOCK_BYTES, standInWriterFactory } from './stand-in-writer';
 export { markdownTable, SUMMARY_COLUMNS, summaryRows, textTable } from './table';
 export {
   type ExplicitImage,

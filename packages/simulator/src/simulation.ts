@@ -25,7 +25,9 @@ import {
   type WriterInfo,
   withDeferredImage,
 } from './duplicator';
+import { engineWriterFactory } from './engine-writer';
 import { SimulatorError } from './errors';
+import { measureSyncs } from './measure-syncs';
 import { buildPolicy, type PolicyVariant } from './policies';
 import { SimulationMedium } from './simulation-medium';
 import { generateImages, type SimImage, type Workload } from './workload';
@@ -36,8 +38,8 @@ export interface SimulationOptions {
   readonly policy: PolicyVariant;
   /** Seed of the image sizes and of the drives' random faults. */
   readonly seed: number;
-  /** The writer behind the seam. */
-  readonly writer: WriterFactory;
+  /** The writer behind the seam (default: the tape-writer engine). */
+  readonly writer?: WriterFactory | undefined;
   /** Overrides the workload's drive profile. */
   readonly profile?: ProfileName | DriveProfile | undefined;
   /** Overrides the workload's media-error rate (errors per byte written). */
@@ -119,6 +121,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   const rate = profile.mediaRateBytesPerSec;
   const faultRate = options.faultRatePerByte ?? workload.faultRatePerByte;
   const plannerSettings = options.planner ?? DEFAULT_PLANNER_SETTINGS;
+  const writerFactory = options.writer ?? engineWriterFactory;
   const policy = buildPolicy(options.policy);
   const clock = new VirtualClock();
   const stats = new DriveStats();
@@ -140,7 +143,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   const drives: DriveState[] = [];
   for (let i = 0; i < workload.drives; i++) {
     const id = `drive${i}`;
-    const mediumId = `SIM${String(i).padStart(3, '0')}`;
+    const mediumId = `SIM${String(i).padStart(3, '0')}L9`;
     const device = new VirtualDrive({
       name: `sim:${id}`,
       clock,
@@ -170,16 +173,22 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       batch: emptyBatch(clock.now()),
       running: false,
     };
-    state.writer = await options.writer.create({
+    state.writer = await writerFactory.create({
       driveId: id,
       mediumId,
-      device,
+      // Every synchronous filemark feeds the drive's sync-cost estimate, as writer reports do.
+      device: measureSyncs(device, clock, (obs) =>
+        stats.observeSync(id, { ...obs, rateBytesPerSecond: rate }),
+      ),
       clock,
       report: (r) => onReport(state, r),
     });
     drives.push(state);
   }
 
+  // Figures start once every drive is ready (the writers mounted and labelled their cartridges).
+  const startedAt = clock.now();
+  const baseline = drives.map((d) => ({ ...d.device.stats }));
   const count = (reason: ReasonCode | string) => {
     reasons[reason] = (reasons[reason] ?? 0) + 1;
   };
@@ -198,11 +207,6 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
         return;
       }
       case 'batch-synced': {
-        stats.observeSync(d.id, {
-          seconds: r.syncSeconds,
-          bytesFlushed: r.bytesFlushed,
-          rateBytesPerSecond: rate,
-        });
         for (const copyId of r.copyIds) {
           const rec = records.get(copyId);
           if (rec === undefined || rec.committedAt !== undefined) {
@@ -241,6 +245,22 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
         return;
       }
     }
+  }
+
+  /** A failed copy goes back to the queue as a retry: the policy syncs it on its own. */
+  function requeue(d: DriveState, copyId: string): void {
+    const rec = records.get(copyId);
+    if (rec === undefined || rec.committedAt !== undefined) {
+      throw new SimulatorError('SIMULATION_STALLED', `a failure names ${copyId}, unknown or committed`);
+    }
+    failedCopies++;
+    bytesRewritten += rec.copy.sizeBytes;
+    rec.copy = {
+      ...rec.copy,
+      attempt: rec.copy.attempt + 1,
+      failedOnDrives: [...new Set([...(rec.copy.failedOnDrives ?? []), d.id])],
+    };
+    enqueue(rec.copy);
   }
 
   function enqueue(copy: QueuedCopy): void {
@@ -344,7 +364,11 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
         await d.writer.write({
           copyId: next.copyId,
           imageId: next.imageId,
+          copyNumber: next.copyNumber,
           sizeBytes: next.sizeBytes,
+          priority: next.priority,
+          attempt: next.attempt,
+          reason: decision.reason,
           ending: decision.decision,
         });
         d.current = undefined;
@@ -380,10 +404,11 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   if (failure !== undefined) throw failure;
   for (const d of drives) await d.writer.close();
 
-  const sum = (f: (s: VirtualDrive['stats']) => number) => drives.reduce((a, d) => a + f(d.device.stats), 0);
+  const sum = (f: (s: VirtualDrive['stats']) => number) =>
+    drives.reduce((a, d, i) => a + f(d.device.stats) - f(baseline[i]!), 0);
   const syncCost = profile.syncOverheadMs / 1000;
   const limitSeconds = totalBytes / drives.length / rate + syncCost;
-  const elapsedSeconds = finishedAt / 1000;
+  const elapsedSeconds = (finishedAt - startedAt) / 1000;
   latencies.sort((a, b) => a - b);
   return {
     workload: workload.name,
@@ -392,7 +417,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     seed,
     profile: profile.name,
     drives: drives.length,
-    writer: options.writer.name,
+    writer: writerFactory.name,
     elapsedSeconds,
     bytes: totalBytes,
     images: images.length,
@@ -421,7 +446,7 @@ function makeCopies(images: readonly SimImage[], copies: number): QueuedCopy[] {
   images.forEach((img, seq) => {
     for (let n = 1; n <= copies; n++) {
       out.push({
-        copyId: `${img.imageId}#${n}`,
+        copyId: `${img.imageId}.c${n}`,
         imageId: img.imageId,
         requestId: 'sim',
         copyNumber: n,

@@ -118,9 +118,11 @@ export function isPresetName(name: string): name is PresetName {
 
 /** Draws the images of `workload` for `seed`; the same seed gives the same sizes. */
 export function generateImages(workload: Workload, seed: number): SimImage[] {
+  // Image ids travel in protocol messages: keep them to the protocol's id characters.
+  const prefix = workload.name.replace(/[^A-Za-z0-9._:-]/g, '_').slice(0, 64);
   if (typeof workload.images !== 'number') {
     return workload.images.map((img, i) => ({
-      imageId: `${workload.name}-${i}`,
+      imageId: `${prefix}-${i}`,
       sizeBytes: img.sizeBytes,
       priority: img.priority ?? 0,
     }));
@@ -143,7 +145,7 @@ export function generateImages(workload: Workload, seed: number): SimImage[] {
         bytes = Math.min(sizes.maxBytes ?? Number.POSITIVE_INFINITY, Math.max(sizes.minBytes ?? 1, bytes));
         break;
     }
-    out.push({ imageId: `${workload.name}-${i}`, sizeBytes: Math.max(1, Math.round(bytes)), priority: 0 });
+    out.push({ imageId: `${prefix}-${i}`, sizeBytes: Math.max(1, Math.round(bytes)), priority: 0 });
   }
   return out;
 }

@@ -10,7 +10,14 @@ import type { Clock, VirtualDrive } from '@tapedup/virtual-drive';
 export interface WriteJob {
   readonly copyId: string;
   readonly imageId: string;
+  /** 1..n within the image. */
+  readonly copyNumber: number;
   readonly sizeBytes: number;
+  readonly priority: number;
+  /** 1 for the first attempt; a retry is always ended with a sync. */
+  readonly attempt: number;
+  /** The policy's reason code, for the writer's log. */
+  readonly reason: string;
   /** `defer`: immediate filemark (the batch stays open); `sync`: synchronous filemark (ends the batch). */
   readonly ending: 'defer' | 'sync';
 }
@@ -21,15 +28,12 @@ export type WriterReport =
   | { readonly type: 'image-written'; readonly copyId: string; readonly bytes: number }
   /**
    * A synchronous filemark (or flush) returned GOOD and the position read back matched: every copy
-   * written since the last good sync is committed. `syncSeconds` is the sync command's duration and
-   * `bytesFlushed` what the drive buffer still held when it started.
+   * written since the last good sync is committed. (The sync's duration and the bytes it flushed are
+   * measured on the device by the simulator, for every synchronous filemark.)
    */
-  | {
-      readonly type: 'batch-synced';
-      readonly copyIds: readonly string[];
-      readonly syncSeconds: number;
-      readonly bytesFlushed: number;
-    }
+  | { readonly type: 'batch-synced'; readonly copyIds: readonly string[] }
+  /** One copy failed on its own (its source); the batch goes on. */
+  | { readonly type: 'copy-failed'; readonly copyId: string; readonly code: string }
   /**
    * An error since the last good sync (write, deferred, sync, position mismatch): every copy of the
    * batch, including one being written, failed; none is committed. The writer has repositioned to the

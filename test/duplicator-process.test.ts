@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import type { DuplicatorEvent } from '@tapedup/protocol';
-import { decode, encode, PROTOCOL_VERSION } from '@tapedup/protocol';
+import { decode, encode } from '@tapedup/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ensureBuilt,

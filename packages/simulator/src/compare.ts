@@ -14,7 +14,8 @@ export interface CompareOptions {
   readonly policies?: readonly PolicyLabel[] | undefined;
   /** Seeds 1..seeds (default: the workload's). */
   readonly seeds?: number | undefined;
-  readonly writer: WriterFactory;
+  /** Default: the tape-writer engine. */
+  readonly writer?: WriterFactory | undefined;
   readonly profile?: SimulationOptions['profile'];
   readonly faultRatePerByte?: number | undefined;
   /** Factor between the oracle's swept batch sizes (default 2). */

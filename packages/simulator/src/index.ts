@@ -8,6 +8,7 @@ export {
 export { engineWriterFactory } from './engine-writer';
 export { SimulatorError, type SimulatorErrorCode } from './errors';
 export { measureSyncs, type SyncSample } from './measure-syncs';
+export { limitRatioPlot, sweepPlot, type TimelinePoint, type TimelineSync, timelinePlot } from './plots';
 export {
   buildPolicy,
   COMPARED_POLICIES,

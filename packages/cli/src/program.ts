@@ -7,6 +7,7 @@ import { catalogCommand, parseCatalogView } from './commands/catalog';
 import { initCommand } from './commands/init';
 import { printRebuilt, rebuildCommand } from './commands/rebuild';
 import { printRestore, restoreCommand } from './commands/restore';
+import { simulateCommand } from './commands/simulate';
 import { startCommand } from './commands/start';
 import { fetchStatus, printStatus } from './commands/status';
 import { submitCommand } from './commands/submit';
@@ -29,6 +30,13 @@ function positiveNumber(option: string, value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
     throw invalidOption(option, `must be a positive number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function nonNegativeNumber(option: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw invalidOption(option, `must be a number >= 0, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -234,6 +242,35 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
           policy: o.policy as (typeof POLICY_NAMES)[number] | undefined,
           json: o.json,
           timeoutMs: positiveNumber('--timeout', o.timeout) * 1000,
+        });
+      },
+    );
+
+  program
+    .command('simulate')
+    .description('discrete-event simulation of the sync policies on virtual drives (model time)')
+    .option('--workload <W1..W5|file.json>', 'preset workload or a JSON workload file', 'W1')
+    .option('--policy <name|all>', 'sync-every, fixed, cta, adaptive, oracle, a comma list, or all', 'all')
+    .option('--seeds <n>', "seeds 1..n (default: the workload's)")
+    .option('--profile <name>', "drive profile: LTO-7, LTO-8, LTO-9 (default: the workload's)")
+    .option('--fault-rate <x>', "random media errors per byte written (default: the workload's)")
+    .option('--json', 'print the summaries and every run as JSON', false)
+    .action(
+      async (o: {
+        workload: string;
+        policy: string;
+        seeds?: string;
+        profile?: string;
+        faultRate?: string;
+        json: boolean;
+      }) => {
+        status = await simulateCommand(io, {
+          workload: o.workload,
+          policy: o.policy,
+          seeds: o.seeds === undefined ? undefined : intOption('--seeds', o.seeds, 1, 1000),
+          profile: o.profile,
+          faultRate: o.faultRate === undefined ? undefined : nonNegativeNumber('--fault-rate', o.faultRate),
+          json: o.json,
         });
       },
     );

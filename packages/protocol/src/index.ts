@@ -75,4 +75,11 @@ export type {
   RequestStatus,
   StreamEndpoint,
 } from './scheduler-messages';
-export type { AssignItem, CommittedCopy, WriterState, WriterStats } from './writer-messages';
+export {
+  type AssignItem,
+  type CommittedCopy,
+  type CopyFragment,
+  MAX_FRAGMENTS_PER_COPY,
+  type WriterState,
+  type WriterStats,
+} from './writer-messages';

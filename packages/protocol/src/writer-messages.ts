@@ -12,6 +12,7 @@ import {
   copyIdList,
   copyNumber,
   driveSpec,
+  endpoint,
   epochMs,
   imageSource,
   MAX_COPY_IDS,
@@ -89,8 +90,20 @@ export const assignItem = z
     reason: z.string().min(1).max(256),
     /** Copies with the same group may be multiplexed into one fragment. */
     mpxGroup: safeId.exactOptional(),
+    /**
+     * `stream` items only: the PULL endpoint the writer binds for this copy's data frames (the one
+     * announced to the sender in `accepted.streams`). `ipc://`, `inproc://` or loopback `tcp://`.
+     */
+    streamEndpoint: endpoint.exactOptional(),
   })
   .superRefine((item, ctx) => {
+    if (item.streamEndpoint !== undefined && item.source.kind !== 'stream') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['streamEndpoint'],
+        message: 'only a stream item has a stream endpoint',
+      });
+    }
     if (item.decision === 'defer' && item.source.kind === 'stream') {
       ctx.addIssue({ code: 'custom', path: ['decision'], message: 'a stream image is never deferred' });
     } else if (item.decision === 'defer' && item.attempt > 1) {
@@ -129,12 +142,35 @@ export const copyWritten = defineMessage('copy-written', {
   sha256: sha256Hex,
 });
 
+/** One fragment of a copy: where it is and which bytes of the image it holds. */
+export const copyFragment = z.strictObject({
+  medium: barcode,
+  fileNumber: uint,
+  /** The fragment header's logical object number. */
+  blockAddress: uint,
+  /** Byte offset in the image of the fragment's first byte of it. */
+  offset: byteCount,
+  /** Bytes of the image in the fragment. */
+  length: byteCount,
+});
+export type CopyFragment = z.infer<typeof copyFragment>;
+
+/** Most fragments listed for one copy. */
+export const MAX_FRAGMENTS_PER_COPY = 10_000;
+
 export const committedCopy = z.strictObject({
   copyId: safeId,
+  /** Medium, tape file and header block of the copy's first fragment. */
   medium: barcode,
   fileNumber: uint,
   blockAddress: uint,
   sha256: sha256Hex,
+  /**
+   * Every fragment of the copy in image order, when it has more than one (an MPX split or spanning
+   * over media); absent for a copy held by one fragment. The first is at `medium`/`fileNumber`/
+   * `blockAddress`; offsets follow each other from 0.
+   */
+  fragments: z.array(copyFragment).min(2).max(MAX_FRAGMENTS_PER_COPY).exactOptional(),
 });
 export type CommittedCopy = z.infer<typeof committedCopy>;
 

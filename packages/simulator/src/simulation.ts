@@ -225,25 +225,16 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       case 'sync-failed': {
         stats.observeError(d.id, d.mediumId);
         failedBatches++;
-        for (const copyId of r.copyIds) {
-          const rec = records.get(copyId);
-          if (rec === undefined)
-            throw new SimulatorError('SIMULATION_STALLED', `sync-failed names ${copyId}`);
-          failedCopies++;
-          bytesRewritten += rec.copy.sizeBytes;
-          // Requeued as a retry: the policy syncs it on its own; the planner prefers another drive.
-          rec.copy = {
-            ...rec.copy,
-            attempt: rec.copy.attempt + 1,
-            failedOnDrives: [...new Set([...(rec.copy.failedOnDrives ?? []), d.id])],
-          };
-          enqueue(rec.copy);
-        }
+        for (const copyId of r.copyIds) requeue(d, copyId);
         options.onBatchEnd?.(d.id, { time: now, outcome: 'failed', images: r.copyIds.length });
         d.open = [];
         d.batch = emptyBatch(now);
         return;
       }
+      case 'copy-failed':
+        // One copy failed alone (its source); it never joined the batch.
+        requeue(d, r.copyId);
+        return;
     }
   }
 

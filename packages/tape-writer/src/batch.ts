@@ -21,6 +21,17 @@ export interface WrittenCopy {
   blockAddress: number;
   bytes: number;
   sha256: string;
+  /** Every fragment of the copy, in image order, when there is more than one (MPX split, spanning). */
+  fragments?: readonly CopyFragmentRecord[] | undefined;
+}
+
+/** Where one fragment of a copy is and which bytes of the image it holds. */
+export interface CopyFragmentRecord {
+  medium: string;
+  fileNumber: number;
+  blockAddress: number;
+  offset: number;
+  length: number;
 }
 
 export interface MediumPosition {
@@ -103,10 +114,12 @@ export class Batch {
   /** Records a copy whose data and filemark the drive accepted (not yet proven on the medium). */
   written(copy: WrittenCopy): void {
     if (this.#failed) throw new BatchStateError('BATCH_FAILED', 'batch failed: reposition before writing');
-    if (copy.medium !== this.#lastGood.medium) {
+    // A copy spanning media starts on an earlier one; its last fragment is on this batch's medium.
+    const ends = copy.fragments?.at(-1)?.medium ?? copy.medium;
+    if (ends !== this.#lastGood.medium) {
       throw new BatchStateError(
         'WRONG_MEDIUM',
-        `copy ${copy.copyId} is on ${copy.medium}, batch on ${this.#lastGood.medium}`,
+        `copy ${copy.copyId} ends on ${ends}, batch on ${this.#lastGood.medium}`,
       );
     }
     this.#copies.push(copy);

@@ -14,15 +14,24 @@ import { ScsiError, type TapeDevice, type TapeDeviceCapabilities } from '@tapedu
 import {
   DATA_HEADER_LENGTH,
   DEFAULT_BLOCK_PAYLOAD_SIZE,
+  encodeEmptyHeader,
   encodeFragmentEnd,
   encodeFragmentHeader,
+  encodeImageStart,
   type FragmentEndReason,
 } from '@tapedup/tape-format';
 import { Batch, type WrittenCopy } from '../batch';
 import { SourceError } from '../dsu';
 import type { ImageSource, SourceEvent, SourceOpener } from '../sources/types';
 import { senseOf, WriterError } from './errors';
-import { type FilemarkKind, filemarkFor, fragmentEndReasonFor, type ImageOutcome } from './filemark-policy';
+import {
+  type FilemarkKind,
+  filemarkFor,
+  fragmentFull,
+  type SyncDecision,
+  splitDecision,
+} from './filemark-policy';
+import { ImageRun, type ItemStep, type OpenFragment } from './image-run';
 import {
   DATA_START,
   type FilePosition,
@@ -42,10 +51,22 @@ import type {
   WriterEngineOptions,
 } from './types';
 
-type ItemStep = Extract<Step, { kind: 'item' }>;
-
-/** The fragment's single image in the current (non-MPX) layout. */
-const TAG = 0;
+function integerOption(
+  name: string,
+  value: number | undefined,
+  fallback: number | undefined,
+  min: number,
+  max: number,
+): number | undefined {
+  const n = value ?? fallback;
+  if (n === undefined) return undefined;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new RangeError(
+      `writer engine option "${name}" must be an integer ${min}..${max}, got ${String(n)}`,
+    );
+  }
+  return n;
+}
 
 function canWriteSynthetic(device: TapeDevice): device is TapeDevice & SyntheticBlockWriter {
   return typeof (device as Partial<SyntheticBlockWriter>).writeSyntheticBlocks === 'function';
@@ -68,6 +89,10 @@ export class WriterEngine {
   readonly #idPrefix: string;
   readonly #newLabelId: () => string;
   readonly #requestedPayloadSize: number;
+  readonly #mpx: number;
+  readonly #minFragmentMs: number;
+  readonly #maxFragmentBytes: number | undefined;
+  readonly #maxImages: number;
   #caps: TapeDeviceCapabilities | undefined;
   #payloadSize = DEFAULT_BLOCK_PAYLOAD_SIZE;
 
@@ -95,6 +120,24 @@ export class WriterEngine {
   /** Copies being written when a shutdown stopped the writer mid-image. */
   #abandoned: string[] = [];
 
+  /** The images of the running MPX group, in admission order. */
+  #active: ImageRun[] = [];
+  #fragment: OpenFragment | undefined;
+  #group: string | undefined;
+  /** The group put something on tape (an EH may follow it). */
+  #groupWrote = false;
+  /** Decision of the last image that completed in the open fragment (its filemark kind). */
+  #lastDecision: SyncDecision | undefined;
+  /** A write reported early warning. */
+  #ew = false;
+  /** The empty header on tape, at the batch's expected position; the drive is just after it. */
+  #eh: FilePosition | undefined;
+  /** Images cut by early warning, kept open for their continuation on the next medium. */
+  #parked = new Map<string, ImageRun>();
+  #parkedMedium: string | undefined;
+  #rr = 0;
+  #nextTag = 0;
+
   constructor(options: WriterEngineOptions) {
     if (typeof options.driveId !== 'string' || !/^[A-Za-z0-9._:-]{1,128}$/.test(options.driveId)) {
       throw new TypeError('writer engine option "driveId" must be a SafeId (1..128 of [A-Za-z0-9._:-])');
@@ -121,6 +164,16 @@ export class WriterEngine {
     this.#idPrefix = options.idPrefix ?? options.driveId;
     this.#newLabelId = options.newLabelId ?? randomUUID;
     this.#requestedPayloadSize = size;
+    this.#mpx = integerOption('mpxFactor', options.mpxFactor, 1, 1, 32)!;
+    this.#minFragmentMs = integerOption('minFragmentMs', options.minFragmentMs, 4000, 0, 86_400_000)!;
+    this.#maxFragmentBytes = integerOption(
+      'maxFragmentBytes',
+      options.maxFragmentBytes,
+      undefined,
+      1,
+      2 ** 50,
+    );
+    this.#maxImages = integerOption('maxFragmentImages', options.maxFragmentImages, 16, 2, 0xffff)!;
   }
 
   // ------------------------------------------------------------------ public surface
@@ -262,7 +315,9 @@ export class WriterEngine {
   async #run(step: Step): Promise<void> {
     switch (step.kind) {
       case 'item':
-        return this.#writeItem(step);
+        await this.#writeItems(step);
+        // A group that failed leaves its images here: they were reported failed, release them.
+        return this.#closeActive();
       case 'sync':
         return this.#syncNow(step.message);
       case 'mount':
@@ -295,6 +350,7 @@ export class WriterEngine {
     }
     this.#state = 'mounting';
     this.#medium = undefined;
+    this.#eh = undefined;
     this.#positioned = false;
     this.#full = false;
     const { pool } = await this.#changer.mount(barcode);
@@ -346,6 +402,7 @@ export class WriterEngine {
     const batch = this.#batch!;
     this.#state = 'positioning';
     this.#positioned = false;
+    this.#eh = undefined;
     await positionAt(this.#device, target);
     await this.#authoriseOverwrite(target.blockNumber);
     batch.restart({ medium: batch.lastGood.medium, ...target });
@@ -400,224 +457,510 @@ export class WriterEngine {
     if (!this.#positioned || batch.failed) await this.#moveTo(batch.lastGood);
   }
 
-  // ------------------------------------------------------------------ writing a copy
+  // ------------------------------------------------------------------ writing: MPX groups
 
-  async #writeItem(step: ItemStep): Promise<void> {
-    const { item } = step;
-    const log = this.#log.child({ copyId: item.copyId, requestId: item.requestId, backupId: item.backupId });
+  /**
+   * Writes the item at the head of the queue and every item that may join it (same medium, same
+   * `mpxGroup`, up to the MPX factor), interleaved block by block. Returns when the group is done
+   * (no image left to write), failed, or the medium reached early warning.
+   */
+  async #writeItems(first: ItemStep): Promise<void> {
     if (this.#stopNow) return;
+    await this.#releaseUnclaimed(first);
     try {
-      await this.#ready(step);
+      await this.#ready(first);
     } catch (error) {
-      log.warn({ err: error }, 'cannot position for copy');
+      this.#log.warn({ err: error, copyId: first.item.copyId }, 'cannot position for copy');
       if (error instanceof WriterError && error.code === 'MEDIUM_FULL') {
         this.#emit('medium-full', {
-          medium: step.medium,
-          inFlight: [item.copyId, ...this.#dropQueued(step.medium)],
+          medium: first.medium,
+          inFlight: [first.item.copyId, ...this.#dropQueued(first.medium)],
         });
         return;
       }
-      this.#failCopy(item.copyId, error, true);
+      this.#failCopy(first.item.copyId, error, true);
       return;
     }
-    let source: ImageSource;
+    this.#group = first.item.mpxGroup;
+    this.#groupWrote = false;
+    this.#ew = false;
+    await this.#admit(first);
     try {
-      source = await this.#sources.open(item, { tag: TAG, blockPayloadSize: this.#payloadSize });
+      await this.#runGroup();
     } catch (error) {
-      log.warn({ err: error }, 'source cannot be opened');
-      this.#failCopy(item.copyId, error, error instanceof SourceError ? error.retryable : true);
-      return;
-    }
-    try {
-      await this.#writeFragment(step, source, log);
-    } finally {
-      await source.close().catch((error: unknown) => log.warn({ err: error }, 'source close failed'));
+      await this.#failGroup(error);
     }
   }
 
-  async #writeFragment(step: ItemStep, source: ImageSource, log: EngineLogger): Promise<void> {
+  async #runGroup(): Promise<void> {
+    for (;;) {
+      if (this.#stopNow) {
+        this.#abandonGroup();
+        return;
+      }
+      if (this.#ew) {
+        await this.#span();
+        return;
+      }
+      await this.#admitQueued();
+      if (this.#active.length === 0) {
+        if (this.#fragment !== undefined && !(await this.#endFragment('image-complete', this.#lastDecision)))
+          return;
+        if (this.#ew) {
+          await this.#span();
+          return;
+        }
+        await this.#afterGroup();
+        return;
+      }
+      const wake = () => this.#wake?.();
+      for (const run of this.#active) run.pull(wake);
+      if (this.#splitNow()) {
+        if (!(await this.#endFragment('next-image-start', undefined))) return;
+        continue;
+      }
+      const run = this.#pick();
+      if (run === undefined) {
+        // Nothing to write: wait for a source or a command, whichever comes first.
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+        });
+        this.#wake = undefined;
+        continue;
+      }
+      if (!(await this.#step(run))) return;
+    }
+  }
+
+  /** Whether `step` may join the running group now. */
+  #joinable(step: Step): step is ItemStep {
+    if (step.kind !== 'item' || this.#medium?.barcode !== step.medium) return false;
+    if (step.resumeAt !== undefined || this.#full || this.#batch?.failed || !this.#positioned) return false;
+    return this.#active.length === 0 || step.item.mpxGroup === this.#group;
+  }
+
+  async #admitQueued(): Promise<void> {
+    while (this.#active.length < this.#mpx) {
+      const head = this.#queue[0];
+      if (head === undefined || !this.#joinable(head)) return;
+      if (this.#active.length === 0 && this.#fragment !== undefined && head.item.mpxGroup !== this.#group) {
+        // Another group may not share this fragment: end it for the images that completed in it.
+        if (!(await this.#endFragment('image-complete', this.#lastDecision))) return;
+        if (this.#ew) return;
+      }
+      if (this.#active.length === 0) this.#group = head.item.mpxGroup;
+      this.#queue.shift();
+      await this.#admit(head);
+    }
+  }
+
+  /** Opens the item's source (or takes over the one kept across a medium change). */
+  async #admit(step: ItemStep): Promise<boolean> {
     const { item } = step;
-    const batch = this.#batch!;
-    const medium = this.#medium!;
-    // No empty fragments: the header goes to tape only once the first data is at hand.
-    let event: SourceEvent;
+    const log = this.#log.child({ copyId: item.copyId, requestId: item.requestId, backupId: item.backupId });
+    const kept = this.#parked.get(item.copyId);
+    if (kept !== undefined) {
+      this.#parked.delete(item.copyId);
+      kept.log = log;
+      kept.arrivedAt = step.arrivedAt;
+      kept.resumed = true;
+      this.#active.push(kept);
+      log.info({ offset: kept.bytes, fragmentIndex: kept.fragmentCount }, 'continuing copy on a new medium');
+      return true;
+    }
+    let source: ImageSource;
+    const tag = this.#allocateTag();
     try {
-      event = await source.next();
+      source = await this.#sources.open(item, { tag, blockPayloadSize: this.#payloadSize });
     } catch (error) {
-      this.#failCopy(item.copyId, error, true);
-      return;
+      log.warn({ err: error }, 'source cannot be opened');
+      this.#failCopy(item.copyId, error, error instanceof SourceError ? error.retryable : true);
+      return false;
     }
-    if (event.kind === 'end' && event.status === 'aborted' && event.bytes === 0) {
-      this.#failCopy(item.copyId, event.error ?? new WriterError('SOURCE_FAILED', 'source ended'), true);
-      return;
+    this.#active.push(new ImageRun(step, tag, source, log));
+    return true;
+  }
+
+  /** A tag used by no running, kept or in-fragment image (a tag is never reused within a fragment). */
+  #allocateTag(): number {
+    const used = new Set<number>(this.#fragment?.tags ?? []);
+    for (const r of this.#active) used.add(r.tag);
+    for (const r of this.#parked.values()) used.add(r.tag);
+    for (let i = 0; i <= 0xffff; i++) {
+      const tag = this.#nextTag;
+      this.#nextTag = (this.#nextTag + 1) & 0xffff;
+      if (!used.has(tag)) return tag;
     }
-    const start = batch.expected;
-    let objects = 0;
-    let earlyWarning = false;
-    let outcome: ImageOutcome = 'complete';
-    let end: Extract<SourceEvent, { kind: 'end' }> | undefined;
+    throw new WriterError('SOURCE_FAILED', 'no free MPX tag');
+  }
+
+  /** The image cannot enter the open fragment: its table is full (or holds the image's tag). */
+  #blocked(run: ImageRun): boolean {
+    const f = this.#fragment;
+    return f !== undefined && !run.inFragment && (f.tags.size >= this.#maxImages || f.tags.has(run.tag));
+  }
+
+  /** A next-image split is due: an image waits for a fragment and the minimum fragment time is over. */
+  #splitNow(): boolean {
+    const f = this.#fragment;
+    if (f === undefined || !this.#active.some((r) => r.ready && this.#blocked(r))) return false;
+    return (
+      splitDecision({
+        tableFull: true,
+        ageMs: this.#clock.now() - f.openedAt,
+        minFragmentMs: this.#minFragmentMs,
+        dataFlowing: this.#active.some((r) => r.inFragment && r.ready),
+      }) === 'split'
+    );
+  }
+
+  /** Round robin over the images with something to write: block-by-block interleaving. */
+  #pick(): ImageRun | undefined {
+    const n = this.#active.length;
+    for (let i = 0; i < n; i++) {
+      const run = this.#active[(this.#rr + i) % n]!;
+      if (run.ready && !this.#blocked(run)) {
+        this.#rr = (this.#rr + i + 1) % n;
+        return run;
+      }
+    }
+    return undefined;
+  }
+
+  /** Writes one block (or one synthetic run, or the image's end) of `run`. False: the group failed. */
+  async #step(run: ImageRun): Promise<boolean> {
+    if (!run.hasData && run.end?.status !== 'complete' && run.fragments.length === 0) {
+      // The source failed before its first byte: nothing of it goes to tape.
+      this.#remove(run);
+      await run.close();
+      const error = run.end?.error ?? run.broken ?? new WriterError('SOURCE_FAILED', 'source ended');
+      this.#failCopy(run.copyId, error, error instanceof SourceError ? error.retryable : true);
+      return true;
+    }
+    await this.#ensureFragment(run);
     this.#state = 'writing';
-    try {
-      const write = async (block: Uint8Array): Promise<void> => {
-        const result = await this.#device.writeBlock(block);
-        objects++;
-        if (result.earlyWarning) earlyWarning = true;
-      };
-      await write(
+    if (run.synthetic !== undefined) {
+      const { blockLength, count, payloadBytes } = run.synthetic;
+      run.synthetic = undefined;
+      this.#pickedUp(run);
+      await this.#writeSynthetic(blockLength, count, (ew) => {
+        if (ew) this.#ew = true;
+      });
+      this.#fragment!.objects += count;
+      this.#wroteData(run, count, payloadBytes);
+      return this.#afterData();
+    }
+    const block = run.blocks.shift();
+    if (block !== undefined) {
+      this.#pickedUp(run);
+      await this.#write(block);
+      this.#wroteData(run, 1, block.length - DATA_HEADER_LENGTH);
+      return this.#afterData();
+    }
+    return this.#endImage(run);
+  }
+
+  #wroteData(run: ImageRun, blocks: number, payloadBytes: number): void {
+    run.wrote(blocks, payloadBytes);
+    this.#fragment!.bytes += payloadBytes;
+    this.counters.addBytes(payloadBytes, this.#clock.now());
+  }
+
+  async #afterData(): Promise<boolean> {
+    if (!this.#ew && fragmentFull(this.#fragment!.bytes, this.#maxFragmentBytes)) {
+      return this.#endFragment('max-fragment-size', undefined);
+    }
+    return true;
+  }
+
+  /** Writes the image's trailer and ends the fragment when the writer rules say so. */
+  async #endImage(run: ImageRun): Promise<boolean> {
+    const end = run.end;
+    const complete = end !== undefined && end.status === 'complete' && end.error === undefined;
+    this.#pickedUp(run);
+    await this.#write(end?.trailer ?? run.abortedTrailer());
+    run.ended = complete ? 'complete' : 'aborted';
+    this.#remove(run);
+    await run.close();
+    const { decision } = run.item;
+    if (complete) {
+      this.#fragment!.finished.push(run);
+      this.#lastDecision = decision;
+      run.log.debug({ bytes: end.bytes, tag: run.tag }, 'image complete');
+      // A sync decision needs the synchronous filemark now; without MPX every image is its own fragment.
+      if (decision === 'sync' || this.#mpx === 1) return this.#endFragment('image-complete', decision);
+      return true;
+    }
+    // One image failed on its own: its fragment ends with an immediate filemark, the others go on.
+    const error = end?.error ?? run.broken ?? new WriterError('SOURCE_FAILED', 'source failed');
+    run.log.warn({ err: error, bytes: run.bytes }, 'image failed mid-fragment');
+    this.#failCopy(run.copyId, error, (error as { retryable?: unknown }).retryable !== false);
+    if (!(await this.#endFragment('image-failure', undefined))) return false;
+    if (decision === 'sync' && (this.#batch?.size ?? 0) > 0 && !this.#ew) {
+      // The policy wanted a sync point here: the copies before it still get their sync (a flush).
+      return this.#sync(undefined, undefined, this.#activeIds());
+    }
+    return true;
+  }
+
+  #pickedUp(run: ImageRun): void {
+    if (run.pickedUp) return;
+    run.pickedUp = true;
+    if (!run.resumed) this.counters.pickup(Math.max(0, this.#clock.now() - run.arrivedAt));
+  }
+
+  #remove(run: ImageRun): void {
+    const i = this.#active.indexOf(run);
+    if (i >= 0) this.#active.splice(i, 1);
+  }
+
+  #activeIds(): string[] {
+    return this.#active.map((r) => r.copyId);
+  }
+
+  /** One block to the drive, counted in the open fragment; notes early warning. */
+  async #write(block: Uint8Array): Promise<void> {
+    const result = await this.#device.writeBlock(block);
+    if (this.#fragment !== undefined) this.#fragment.objects += 1;
+    if (result.earlyWarning) this.#ew = true;
+  }
+
+  /**
+   * Makes sure `run` is in an open fragment. No empty fragments: the header is written only here,
+   * when `run` has data (or its end) at hand; it lists `run` and the images continuing from earlier
+   * fragments. An image joining a running fragment gets an image start record.
+   */
+  async #ensureFragment(run: ImageRun): Promise<void> {
+    const medium = this.#medium!.barcode;
+    if (this.#fragment === undefined) {
+      await this.#overwriteEmptyHeader();
+      const start = this.#batch!.expected;
+      const members = [run, ...this.#active.filter((r) => r !== run && r.fragmentCount > 0)];
+      const entries = members.map((r) => r.entry());
+      this.#state = 'writing';
+      const result = await this.#device.writeBlock(
         encodeFragmentHeader({
-          labelId: medium.labelId,
+          labelId: this.#medium!.labelId,
           tapeFile: start.fileNumber,
           blockPayloadSize: this.#payloadSize,
           createdAt: Math.max(0, Math.floor(this.#clock.now())),
-          images: [
-            {
-              tag: TAG,
-              backupId: item.backupId,
-              copy: item.copy,
-              kind: item.source.kind,
-              fragmentIndex: 0,
-              offset: 0,
-              totalSize: item.sizeBytes,
-              firstSequence: 0,
-              fromOtherMedium: false,
-            },
-          ],
+          images: entries,
         }),
       );
-      this.counters.pickup(this.#clock.now() - step.arrivedAt);
-      let abortRequested = false;
-      for (;;) {
-        if (this.#stopNow) {
-          this.#abandoned.push(item.copyId);
-          log.warn('shutdown: copy abandoned mid-image');
-          return;
-        }
-        if (earlyWarning && !abortRequested) {
-          abortRequested = true;
-          source.abort();
-        }
-        if (event.kind === 'blocks') {
-          for (const block of event.blocks) await write(block);
-          this.counters.addBytes(event.payloadBytes, this.#clock.now());
-        } else if (event.kind === 'synthetic') {
-          await this.#writeSynthetic(event.blockLength, event.count, (ew) => {
-            objects += event.kind === 'synthetic' ? event.count : 0;
-            if (ew) earlyWarning = true;
-          });
-          this.counters.addBytes(event.payloadBytes, this.#clock.now());
-        } else {
-          end = event;
-          break;
-        }
-        try {
-          event = await source.next();
-        } catch (error) {
-          // A source that broke without an orderly end: the image is incomplete on tape.
-          log.warn({ err: error }, 'source failed without an end');
-          end = undefined;
-          outcome = 'source-failed';
-          break;
-        }
-      }
-      if (end !== undefined) {
-        await write(end.trailer);
-        if (end.status === 'aborted')
-          outcome = end.error !== undefined || !abortRequested ? 'source-failed' : 'early-warning';
-      }
-      const reason: FragmentEndReason = fragmentEndReasonFor(outcome);
-      const payloadBlocks = end?.blocks ?? 0;
-      await write(
-        encodeFragmentEnd({
-          tapeFile: start.fileNumber,
-          reason,
-          images: [
-            {
-              tag: TAG,
-              continues: false,
-              continuesOnOtherMedium: false,
-              blocks: payloadBlocks,
-              bytes: end?.bytes ?? 0,
-            },
-          ],
-        }),
-      );
-      const kind = filemarkFor({
-        reason,
-        decision: outcome === 'complete' ? item.decision : undefined,
-        earlyWarning,
-      });
-      const synced = await this.#filemark(kind);
-      if (synced.earlyWarning) earlyWarning = true;
-      batch.advance(objects + 1, 1);
-      this.counters.fragments++;
-      if (outcome === 'complete' && end !== undefined) {
-        const copy: WrittenCopy = {
-          copyId: item.copyId,
-          backupId: item.backupId,
-          medium: medium.barcode,
-          fileNumber: start.fileNumber,
-          blockAddress: start.blockNumber,
-          bytes: end.bytes,
-          sha256: end.sha256,
-        };
-        batch.written(copy);
-        this.counters.imagesWritten++;
-        this.#emit('copy-written', {
-          copyId: copy.copyId,
-          pendingSync: kind === 'immediate',
-          medium: copy.medium,
-          fileNumber: copy.fileNumber,
-          blockAddress: copy.blockAddress,
-          bytes: copy.bytes,
-          sha256: copy.sha256,
-        });
-        log.info(
-          {
-            fileNumber: copy.fileNumber,
-            blockAddress: copy.blockAddress,
-            bytes: copy.bytes,
-            filemark: kind,
-            reason: item.reason,
-          },
-          'copy written',
-        );
-      } else if (outcome === 'source-failed') {
-        // One image failed on its own: its fragment ends with an immediate filemark, the batch goes on.
-        this.#failCopy(
-          item.copyId,
-          end?.error ?? new WriterError('SOURCE_FAILED', 'source failed'),
-          end?.error?.retryable ?? true,
-        );
-      }
-      if (kind === 'synchronous') {
-        await this.#confirmSync(undefined, undefined, item.copyId);
-      } else if (outcome === 'source-failed' && item.decision === 'sync' && batch.size > 0) {
-        // The policy wanted a sync point here: the failed image got its immediate filemark, the
-        // deferred copies before it still get their sync (a flush).
-        await this.#sync(undefined, undefined);
-      }
-    } catch (error) {
-      log.warn({ err: error }, 'write failed');
-      await this.#failBatch(error, { current: item.copyId });
-      if (error instanceof ScsiError && error.category === 'volume-overflow') {
-        // Past the physical end without an early warning first: the medium is full all the same.
-        this.#full = true;
-        this.#emit('medium-full', { medium: medium.barcode, inFlight: this.#dropQueued(medium.barcode) });
-      }
+      if (result.earlyWarning) this.#ew = true;
+      this.#fragment = {
+        fileNumber: start.fileNumber,
+        blockNumber: start.blockNumber,
+        openedAt: this.#clock.now(),
+        objects: 1,
+        bytes: 0,
+        tags: new Set(members.map((r) => r.tag)),
+        table: members,
+        finished: [],
+      };
+      for (const r of members) r.join(medium, start.fileNumber, start.blockNumber);
+      this.#groupWrote = true;
       return;
     }
-    if (earlyWarning) {
-      this.#full = true;
-      const inFlight = outcome === 'early-warning' ? [item.copyId] : [];
-      inFlight.push(...this.#dropQueued(medium.barcode));
-      const at = this.#batch!.expected;
-      this.#emit('medium-full', {
-        medium: medium.barcode,
-        inFlight,
-        position: { fileNumber: at.fileNumber, blockAddress: at.blockNumber },
-      });
-      log.warn({ inFlight: inFlight.length }, 'early warning: medium full');
+    if (run.inFragment) return;
+    const f = this.#fragment;
+    await this.#write(encodeImageStart({ images: [run.entry()] }));
+    f.tags.add(run.tag);
+    f.table.push(run);
+    run.join(medium, f.fileNumber, f.blockNumber);
+    this.counters.joins++;
+  }
+
+  /**
+   * Ends the open fragment: fragment end record, then the filemark `filemarkFor` chooses for
+   * `reason`; reports the images that completed in it and, after a synchronous filemark, confirms
+   * the sync. False when the sync did not hold (the batch and the running images failed).
+   */
+  async #endFragment(reason: FragmentEndReason, decision: SyncDecision | undefined): Promise<boolean> {
+    const f = this.#fragment;
+    if (f === undefined) return true;
+    const batch = this.#batch!;
+    const toOtherMedium = reason === 'end-of-medium';
+    await this.#write(
+      encodeFragmentEnd({
+        tapeFile: f.fileNumber,
+        reason,
+        images: [...f.table].sort((a, b) => a.tag - b.tag).map((r) => r.endEntry(toOtherMedium)),
+      }),
+    );
+    const kind = filemarkFor({ reason, decision, earlyWarning: this.#ew });
+    const mark = await this.#filemark(kind);
+    if (mark.earlyWarning) this.#ew = true;
+    batch.advance(f.objects + 1, 1);
+    this.#fragment = undefined;
+    this.#lastDecision = undefined;
+    this.counters.fragmentEnded(reason);
+    for (const r of f.table) r.leave();
+    this.#log.debug(
+      { fileNumber: f.fileNumber, reason, filemark: kind, images: f.table.length, bytes: f.bytes },
+      'fragment ended',
+    );
+    for (const run of f.finished) this.#copyWritten(run, kind === 'immediate');
+    if (kind === 'synchronous') return this.#confirmSync(undefined, undefined, this.#activeIds());
+    return true;
+  }
+
+  #copyWritten(run: ImageRun, pendingSync: boolean): void {
+    const end = run.end!;
+    const fragments = run.cataloguedFragments();
+    const first = fragments[0]!;
+    const copy: WrittenCopy = {
+      copyId: run.copyId,
+      backupId: run.item.backupId,
+      medium: first.medium,
+      fileNumber: first.fileNumber,
+      blockAddress: first.blockAddress,
+      bytes: end.bytes,
+      sha256: end.sha256,
+      fragments: fragments.length > 1 ? fragments : undefined,
+    };
+    this.#batch!.written(copy);
+    this.counters.imagesWritten++;
+    this.#emit('copy-written', {
+      copyId: copy.copyId,
+      pendingSync,
+      medium: copy.medium,
+      fileNumber: copy.fileNumber,
+      blockAddress: copy.blockAddress,
+      bytes: copy.bytes,
+      sha256: copy.sha256,
+    });
+    run.log.info(
+      {
+        fileNumber: copy.fileNumber,
+        blockAddress: copy.blockAddress,
+        bytes: copy.bytes,
+        fragments: fragments.length,
+        filemark: pendingSync ? 'immediate' : 'synchronous',
+        reason: run.item.reason,
+      },
+      'copy written',
+    );
+  }
+
+  /**
+   * The last image of the group ended. Before writing an empty header, look for a next image: when
+   * one is already queued the EH is skipped (it would only be overwritten at once); otherwise the EH
+   * marks the end of the data until work resumes.
+   */
+  async #afterGroup(): Promise<void> {
+    if (this.#mpx === 1 || !this.#groupWrote || this.#eh !== undefined) return;
+    const medium = this.#medium;
+    if (medium === undefined || this.#full || !this.#positioned || this.#batch?.failed) return;
+    if (this.#queue.some((s) => s.kind === 'item' && s.medium === medium.barcode)) {
+      this.counters.emptyHeaders.avoided++;
+      this.#log.debug({ emptyHeaders: this.counters.emptyHeaders }, 'next image pending: no empty header');
+      return;
     }
+    const at = this.#batch!.expected;
+    try {
+      await this.#device.writeBlock(
+        encodeEmptyHeader({
+          labelId: medium.labelId,
+          tapeFile: at.fileNumber,
+          createdAt: Math.max(0, Math.floor(this.#clock.now())),
+        }),
+      );
+    } catch (error) {
+      this.#log.warn({ err: error }, 'empty header write failed');
+      await this.#failBatch(error, {});
+      return;
+    }
+    this.#eh = { fileNumber: at.fileNumber, blockNumber: at.blockNumber };
+    this.counters.emptyHeaders.written++;
+    this.#log.info({ at: this.#eh, emptyHeaders: this.counters.emptyHeaders }, 'empty header written');
+  }
+
+  /** Work resumed after an empty header: position back onto it so the next header overwrites it. */
+  async #overwriteEmptyHeader(): Promise<void> {
+    const eh = this.#eh;
+    if (eh === undefined) return;
+    this.#state = 'positioning';
+    await positionAt(this.#device, eh);
+    await this.#authoriseOverwrite(eh.blockNumber);
+    this.#eh = undefined;
+    this.counters.emptyHeaders.overwritten++;
+    this.#log.info({ at: eh, emptyHeaders: this.counters.emptyHeaders }, 'overwriting the empty header');
+  }
+
+  /**
+   * Early warning: end the fragment (end of medium, synchronous), commit the batch, keep the running
+   * images' sources and framing state for their continuation on the next medium, report the medium full.
+   */
+  async #span(): Promise<void> {
+    const medium = this.#medium!.barcode;
+    if (this.#fragment !== undefined) {
+      if (!(await this.#endFragment('end-of-medium', undefined))) return;
+    } else if ((this.#batch?.size ?? 0) > 0) {
+      if (!(await this.#sync(undefined, undefined, this.#activeIds()))) return;
+    }
+    this.#full = true;
+    const kept = this.#active.splice(0);
+    for (const run of kept) {
+      run.fromOtherMedium = true;
+      this.#parked.set(run.copyId, run);
+    }
+    this.#parkedMedium = medium;
+    const inFlight = [...kept.map((r) => r.copyId), ...this.#dropQueued(medium)];
+    const at = this.#batch!.expected;
+    this.#emit('medium-full', {
+      medium,
+      inFlight,
+      position: { fileNumber: at.fileNumber, blockAddress: at.blockNumber },
+    });
+    this.#log.warn({ inFlight: inFlight.length, continuing: kept.length }, 'early warning: medium full');
+  }
+
+  /**
+   * Kept images wait for their continuation assign. The first item on another medium that is not
+   * one of them, with none of them queued either, means the duplicator restarts them elsewhere.
+   */
+  async #releaseUnclaimed(step: ItemStep): Promise<void> {
+    if (this.#parked.size === 0 || step.medium === this.#parkedMedium) return;
+    if (this.#parked.has(step.item.copyId)) return;
+    if (this.#queue.some((s) => s.kind === 'item' && this.#parked.has(s.item.copyId))) return;
+    await this.#releaseParked('not continued');
+  }
+
+  async #releaseParked(why: string): Promise<void> {
+    const kept = [...this.#parked.values()];
+    this.#parked.clear();
+    for (const run of kept) await run.close();
+    if (kept.length > 0) this.#log.info({ copies: kept.map((r) => r.copyId), why }, 'released kept copies');
+  }
+
+  /** A drive error while the group was writing: everything since the last good sync fails. */
+  async #failGroup(error: unknown): Promise<void> {
+    const medium = this.#medium?.barcode;
+    const current = [...(this.#fragment?.finished ?? []), ...this.#active].map((r) => r.copyId);
+    this.#log.warn({ err: error, current }, 'write failed');
+    this.#fragment = undefined;
+    await this.#closeActive();
+    await this.#failBatch(error, { current });
+    if (error instanceof ScsiError && error.category === 'volume-overflow' && medium !== undefined) {
+      // Past the physical end without an early warning first: the medium is full all the same.
+      this.#full = true;
+      this.#emit('medium-full', { medium, inFlight: this.#dropQueued(medium) });
+    }
+  }
+
+  async #closeActive(): Promise<void> {
+    const runs = this.#active.splice(0);
+    for (const run of runs) await run.close();
+  }
+
+  /** A shutdown that does not wait: the images being written are abandoned where they are. */
+  #abandonGroup(): void {
+    const runs = [...(this.#fragment?.finished ?? []), ...this.#active];
+    for (const run of runs) this.#abandoned.push(run.copyId);
+    if (runs.length > 0) this.#log.warn({ copies: runs.length }, 'shutdown: copies abandoned mid-image');
+    this.#fragment = undefined;
+    for (const run of this.#active.splice(0)) void run.close();
   }
 
   async #writeSynthetic(length: number, count: number, done: (earlyWarning: boolean) => void): Promise<void> {
@@ -675,18 +1018,22 @@ export class WriterEngine {
     return result;
   }
 
-  /** A flush (WRITE FILEMARKS count 0, IMMED=0) and its confirmation. */
-  async #sync(re: string | undefined, batchId: string | undefined): Promise<void> {
+  /**
+   * A flush (WRITE FILEMARKS count 0, IMMED=0) and its confirmation. `current`: copies being written
+   * that fail with the batch when the sync does not hold. False when it did not.
+   */
+  async #sync(re: string | undefined, batchId: string | undefined, current: string[] = []): Promise<boolean> {
     this.#state = 'syncing';
     const started = this.#clock.now();
     try {
       await this.#device.writeFilemarks(0, { immediate: false });
       this.counters.syncs++;
       this.counters.lastSyncMs = Math.max(0, this.#clock.now() - started);
-      await this.#confirmSync(re, batchId, undefined);
+      return await this.#confirmSync(re, batchId, current);
     } catch (error) {
       this.#log.warn({ err: error, batchId }, 'sync failed');
-      await this.#failBatch(error, { re, batchId });
+      await this.#failBatch(error, { re, batchId, current });
+      return false;
     }
   }
 
@@ -697,12 +1044,14 @@ export class WriterEngine {
   async #confirmSync(
     re: string | undefined,
     batchId: string | undefined,
-    current: string | undefined,
-  ): Promise<void> {
+    current: string[],
+  ): Promise<boolean> {
     const batch = this.#batch!;
     const id = batchId ?? batch.id;
     const position = await this.#device.readPosition();
-    const outcome = batch.synced(position.blockNumber);
+    // An empty header after the last filemark is not data: the drive is one object past it.
+    const eh = this.#eh !== undefined && this.#eh.blockNumber === batch.expected.blockNumber ? 1 : 0;
+    const outcome = batch.synced(position.blockNumber - eh);
     if (outcome.ok) {
       const fields: Omit<MessageOf<'batch-synced'>, 'v' | 'type' | 'id'> = {
         batchId: id,
@@ -712,6 +1061,7 @@ export class WriterEngine {
           fileNumber: c.fileNumber,
           blockAddress: c.blockAddress,
           sha256: c.sha256,
+          ...(c.fragments === undefined ? {} : { fragments: c.fragments.map((f) => ({ ...f })) }),
         })),
         position: {
           medium: outcome.position.medium,
@@ -725,7 +1075,7 @@ export class WriterEngine {
         { batchId: id, committed: outcome.committed.length, position: outcome.position },
         'batch synced',
       );
-      return;
+      return true;
     }
     const error = new WriterError(
       'POSITION_MISMATCH',
@@ -740,6 +1090,7 @@ export class WriterEngine {
       error,
       { re, batchId: id, current },
     );
+    return false;
   }
 
   async #syncNow(message: MessageOf<'sync-now'>): Promise<void> {
@@ -766,7 +1117,7 @@ export class WriterEngine {
   /** Any error since the last good sync: every copy of the batch fails; then back to the last good position. */
   async #failBatch(
     error: unknown,
-    options: { re?: string | undefined; batchId?: string | undefined; current?: string | undefined },
+    options: { re?: string | undefined; batchId?: string | undefined; current?: string[] | undefined },
   ): Promise<void> {
     const batch = this.#batch;
     const failed = batch === undefined ? [] : batch.fail().map((c) => c.copyId);
@@ -776,10 +1127,10 @@ export class WriterEngine {
   async #reportFailed(
     failed: string[],
     error: unknown,
-    options: { re?: string | undefined; batchId?: string | undefined; current?: string | undefined },
+    options: { re?: string | undefined; batchId?: string | undefined; current?: string[] | undefined },
   ): Promise<void> {
     const batch = this.#batch;
-    if (options.current !== undefined && !failed.includes(options.current)) failed.push(options.current);
+    for (const id of options.current ?? []) if (!failed.includes(id)) failed.push(id);
     this.counters.syncFailures++;
     const fields: Omit<MessageOf<'sync-failed'>, 'v' | 'type' | 'id'> = {
       batchId: options.batchId ?? batch?.id ?? `${this.#idPrefix}.none`,
@@ -813,7 +1164,9 @@ export class WriterEngine {
     if (message.graceful && this.#batch !== undefined && this.#batch.size > 0 && this.#positioned) {
       await this.#sync(undefined, undefined);
     }
-    const uncommitted = [...(this.#batch?.copies.map((c) => c.copyId) ?? []), ...this.#abandoned];
+    const kept = [...this.#parked.keys()];
+    await this.#releaseParked('shutdown');
+    const uncommitted = [...(this.#batch?.copies.map((c) => c.copyId) ?? []), ...this.#abandoned, ...kept];
     this.#emit('shutdown-ack', { re: message.id, uncommitted: [...new Set(uncommitted)] });
     this.#log.info(
       { graceful: message.graceful, reason: message.reason, uncommitted: uncommitted.length },

@@ -57,3 +57,31 @@ export function fragmentEndReasonFor(outcome: ImageOutcome): FragmentEndReason {
       return 'end-of-medium';
   }
 }
+
+/** Why a running MPX fragment must end now, given what just happened in it. */
+export interface SplitContext {
+  /** The fragment's image table is full and an image with data waits to start. */
+  tableFull: boolean;
+  /** Age of the running fragment in milliseconds. */
+  ageMs: number;
+  /** Minimum fragment time: a next-image split is held this long while data flows. */
+  minFragmentMs: number;
+  /** Images already in the fragment have data ready to write. */
+  dataFlowing: boolean;
+}
+
+/**
+ * Whether a next-image split happens now. A split is held for the minimum fragment time while the
+ * images already in the fragment have data, so fragments do not become tiny; without data flowing
+ * there is nothing to hold for, and the new image starts its fragment at once.
+ */
+export function splitDecision(ctx: SplitContext): 'split' | 'hold' | 'none' {
+  if (!ctx.tableFull) return 'none';
+  if (ctx.dataFlowing && ctx.ageMs < ctx.minFragmentMs) return 'hold';
+  return 'split';
+}
+
+/** Whether a fragment reached its size limit (`undefined`: no limit). */
+export function fragmentFull(bytes: number, maxFragmentBytes: number | undefined): boolean {
+  return maxFragmentBytes !== undefined && bytes >= maxFragmentBytes;
+}

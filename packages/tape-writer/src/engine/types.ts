@@ -32,6 +32,20 @@ export interface WriterEngineOptions {
   idPrefix?: string;
   /** UUID generator for volume labels (default crypto.randomUUID). */
   newLabelId?: () => string;
+  /**
+   * MPX factor: most images written at once, interleaved block by block in one fragment (1..32,
+   * default 1 = one image per fragment). Only items with the same `mpxGroup` (or none) share one.
+   */
+  mpxFactor?: number;
+  /** While data flows, a next-image split waits until the fragment is this old (default 4000 ms). */
+  minFragmentMs?: number;
+  /** A fragment ends (immediate filemark) once it holds this many payload bytes (default: no limit). */
+  maxFragmentBytes?: number;
+  /**
+   * Images one MPX fragment's table may name (2..65535, default 16). An image that would exceed it
+   * starts a new fragment: the next-image split.
+   */
+  maxFragmentImages?: number;
 }
 
 /** Where the writer is; the heartbeat state. */

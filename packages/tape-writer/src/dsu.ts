@@ -17,6 +17,9 @@ export type SourceErrorCode =
   | 'READ_FAILED'
   | 'SHORT_READ'
   | 'STREAM_CUT'
+  | 'STREAM_ABORTED'
+  | 'STREAM_PROTOCOL'
+  | 'STREAM_ENDPOINT'
   | 'UNSUPPORTED_SOURCE';
 
 export class SourceError extends Error {
@@ -31,7 +34,7 @@ export class SourceError extends Error {
     this.code = code;
     this.dsu = dsu;
     this.path = path;
-    this.retryable = code === 'READ_FAILED' || code === 'STREAM_CUT';
+    this.retryable = code === 'READ_FAILED' || code === 'STREAM_CUT' || code === 'STREAM_ABORTED';
   }
 }
 

@@ -97,8 +97,10 @@ export const configSchema = z.strictObject({
     .strictObject({
       intervalMs: z.int().min(10).max(600_000).default(1000),
       timeoutMs: z.int().min(50).max(3_600_000).default(5000),
+      /** Silence allowed before a new writer's first message (it is opening and loading its drive). */
+      startupTimeoutMs: z.int().min(50).max(3_600_000).default(120_000),
     })
-    .default({ intervalMs: 1000, timeoutMs: 5000 }),
+    .default({ intervalMs: 1000, timeoutMs: 5000, startupTimeoutMs: 120_000 }),
   restart: z
     .strictObject({
       initialMs: z.int().min(0).max(3_600_000).default(500),
@@ -108,6 +110,8 @@ export const configSchema = z.strictObject({
       healthyMs: z.int().min(0).max(86_400_000).default(60_000),
     })
     .default({ initialMs: 500, maxMs: 30_000, factor: 2, healthyMs: 60_000 }),
+  /** Planning waits this long after start for every writer to say hello (0: plan at once). */
+  startupSettleMs: z.int().min(0).max(3_600_000).default(15_000),
   writerWindow: z
     .strictObject({
       images: z.int().min(1).max(1000).default(64),
@@ -159,7 +163,11 @@ export interface DuplicatorConfig {
   readonly policy: PolicySettingsInput;
   readonly poolPolicy: Readonly<Record<string, PolicySettingsInput>>;
   readonly retry: { readonly maxAttempts: number; readonly backoffMs: number; readonly maxBackoffMs: number };
-  readonly heartbeat: { readonly intervalMs: number; readonly timeoutMs: number };
+  readonly heartbeat: {
+    readonly intervalMs: number;
+    readonly timeoutMs: number;
+    readonly startupTimeoutMs: number;
+  };
   readonly restart: {
     readonly initialMs: number;
     readonly maxMs: number;
@@ -167,6 +175,7 @@ export interface DuplicatorConfig {
     readonly healthyMs: number;
   };
   readonly writerWindow: { readonly images: number; readonly bytes: number };
+  readonly startupSettleMs: number;
   readonly freezeAfterMediumErrors: number;
   readonly defaultDriveRateBytesPerSec: number;
   readonly writerMain?: string | undefined;
@@ -322,6 +331,7 @@ export function validateConfig(document: unknown, baseDir: string): DuplicatorCo
     heartbeat: c.heartbeat,
     restart: c.restart,
     writerWindow: c.writerWindow,
+    startupSettleMs: c.startupSettleMs,
     freezeAfterMediumErrors: c.freezeAfterMediumErrors,
     defaultDriveRateBytesPerSec: c.defaultDriveRateBytesPerSec,
     writerMain: c.writerMain === undefined ? undefined : absolute(c.writerMain, baseDir),

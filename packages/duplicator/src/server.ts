@@ -92,6 +92,7 @@ export class DuplicatorServer {
         windowBytes: c.writerWindow.bytes,
         freezeAfterMediumErrors: c.freezeAfterMediumErrors,
         defaultRateBytesPerSec: c.defaultDriveRateBytesPerSec,
+        startupSettleMs: c.startupSettleMs,
       },
       inspectSource: (path) => {
         try {
@@ -163,6 +164,7 @@ export class DuplicatorServer {
         writers: c.drives.map((d) => ({ driveId: d.id, args: writerArgs(c, d) })),
         backoff: c.restart,
         heartbeatTimeoutMs: c.heartbeat.timeoutMs,
+        startupTimeoutMs: c.heartbeat.startupTimeoutMs,
         logger: this.#log,
         onExit: (driveId, reason) => {
           this.#dispatch(this.#coordinator.writerLost(driveId, 'WRITER_DIED', reason));

@@ -52,6 +52,11 @@ export interface SupervisorOptions {
   readonly writers: readonly WriterSpec[];
   readonly backoff: BackoffSettings;
   readonly heartbeatTimeoutMs: number;
+  /**
+   * How long a freshly started writer may stay silent: opening a drive loads and positions a
+   * cartridge, which takes tens of seconds on a real (or realistically timed) drive.
+   */
+  readonly startupTimeoutMs?: number;
   readonly logger: Logger;
   readonly clock?: () => number;
   /** Called when a writer process ended (any reason) while the supervisor runs. */
@@ -111,8 +116,13 @@ export class Supervisor {
       const p = child.process;
       if (p === undefined || p.exitCode !== null || p.signalCode !== null || child.killReason !== undefined)
         continue;
-      const seen = Math.max(lastSeen(child.spec.driveId) ?? 0, child.startedAt);
-      if (now - seen > this.#o.heartbeatTimeoutMs) {
+      const last = lastSeen(child.spec.driveId);
+      const heard = last !== undefined && last >= child.startedAt;
+      const seen = heard ? last : child.startedAt;
+      const limit = heard
+        ? this.#o.heartbeatTimeoutMs
+        : (this.#o.startupTimeoutMs ?? this.#o.heartbeatTimeoutMs);
+      if (now - seen > limit) {
         child.killReason = `no heartbeat for ${now - seen} ms`;
         this.#o.logger.warn(
           { driveId: child.spec.driveId, pid: p.pid, silentMs: now - seen },

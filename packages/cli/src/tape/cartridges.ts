@@ -43,7 +43,22 @@ export async function openCartridge(library: VirtualLibrary, barcode: string): P
   };
 }
 
-/** Barcodes of the library's cartridges that hold data (anything but scratch). */
+/**
+ * Barcodes of the library's cartridges that hold data. The tapes are the truth here (rebuilding a
+ * catalog must not trust any other record), so each cartridge file is opened and asked whether it
+ * holds anything; the library's own scratch/active bookkeeping is not consulted.
+ */
 export async function writtenBarcodes(library: VirtualLibrary): Promise<string[]> {
-  return (await library.list()).filter((c) => c.state !== 'scratch').map((c) => c.barcode);
+  const written: string[] = [];
+  for (const c of await library.list()) {
+    const path = library.cartridgePath(c.barcode);
+    if (!existsSync(path)) continue;
+    const medium = await TgtCartridgeFile.open(path, { writeProtected: true });
+    try {
+      if (medium.objectCount() > 0) written.push(c.barcode);
+    } finally {
+      await medium.close();
+    }
+  }
+  return written;
 }

@@ -417,3 +417,38 @@ function settingsFor(drives: string[]): CoordinatorSettings {
     defaultRateBytesPerSec: 1e8,
   };
 }
+
+/** Answers the mounts a writer double was asked for. */
+function answerMounts(x: Harness, driveId: string): void {
+  const w = x.writer(driveId);
+  for (const m of w.drain('mount')) x.take(x.coordinator.writerMessage(driveId, w.mounted(m)));
+}
+
+describe('startup settle', () => {
+  it('waits for every configured writer before the first plan, then spreads the work over both', () => {
+    const x = setup({ startupSettleMs: 10_000 });
+    accept(x, submit(8));
+    connect(x, 'd0');
+    expect(x.writer('d0').items()).toHaveLength(0);
+    connect(x, 'd1');
+    answerMounts(x, 'd0');
+    answerMounts(x, 'd1');
+    const d0 = x.writer('d0').items();
+    const d1 = x.writer('d1').items();
+    expect(d0.length).toBeGreaterThan(0);
+    expect(d1.length).toBeGreaterThan(0);
+    expect(d0.length + d1.length).toBe(8);
+  });
+
+  it('plans with the writers it has once the settle time has passed', () => {
+    const x = setup({ startupSettleMs: 10_000 });
+    accept(x, submit(4));
+    connect(x, 'd0');
+    x.take(x.coordinator.tick());
+    expect(x.writer('d0').items()).toHaveLength(0);
+    x.clock.now += 10_000;
+    x.take(x.coordinator.tick());
+    answerMounts(x, 'd0');
+    expect(x.writer('d0').items()).toHaveLength(4);
+  });
+});

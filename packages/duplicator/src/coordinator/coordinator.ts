@@ -63,6 +63,11 @@ export interface CoordinatorSettings {
   readonly windowBytes: number;
   readonly freezeAfterMediumErrors: number;
   readonly defaultRateBytesPerSec: number;
+  /**
+   * After start, planning waits until every configured writer said hello or this long has passed,
+   * so the first writer up does not take a whole window of work the others could share.
+   */
+  readonly startupSettleMs?: number;
 }
 
 export interface CoordinatorDeps {
@@ -99,6 +104,8 @@ export class Coordinator {
   /** Requests not yet announced done. */
   readonly #active = new Set<string>();
   #seq = 0;
+  /** Planning waits until this time unless every writer is up (see `startupSettleMs`). */
+  #settleUntil: number | undefined;
   #stopping = false;
 
   constructor(deps: CoordinatorDeps) {
@@ -116,6 +123,7 @@ export class Coordinator {
    * (never proven on tape), and resumes every unfinished request.
    */
   start(): Output[] {
+    this.#settleUntil = this.#clock() + (this.#s.startupSettleMs ?? 0);
     for (const d of this.#s.drives) {
       const rec = this.#catalog.registerDrive(d.id, d.spec);
       this.#stats.restoreDrive(d.id, {
@@ -704,6 +712,11 @@ export class Coordinator {
   plan(): Output[] {
     if (this.#stopping) return [];
     const now = this.#clock();
+    if (this.#settleUntil !== undefined) {
+      const allUp = this.#s.drives.every((d) => this.#drives.get(d.id)?.connected === true);
+      if (!allUp && now < this.#settleUntil) return [];
+      this.#settleUntil = undefined;
+    }
     const out: Output[] = [];
     // Drives still mounting take part in the plan, so copies of one image stay grouped over the
     // drives; what lands on a drive that cannot write yet simply stays queued this round.

@@ -122,9 +122,19 @@ const assign = (medium: string, items: AssignItem[]) =>
   makeMessage('assign', { id: `a${++ids}`, medium, items });
 const syncNow = () => makeMessage('sync-now', { id: `s${++ids}`, batchId: `B${ids}` });
 
-/** Pushes `bytes` as data frames to the item's endpoint, ending with `end` (or cut after `cutAfter`). */
+const pushers: zmq.Push[] = [];
+afterAll(() => {
+  for (const p of pushers) p.close();
+});
+
+/**
+ * Pushes `bytes` as data frames to the item's endpoint, ending with `end` (or going silent after
+ * `cutAfter`). The socket stays open: closing a PUSH drops the frames still queued in it, so a sender
+ * keeps it until the writer has reported the copy.
+ */
 async function pushStream(item: AssignItem, bytes: Uint8Array, cutAfter?: number): Promise<void> {
   const push = new zmq.Push({ linger: 0, sendHighWaterMark: 2 });
+  pushers.push(push);
   push.connect(item.streamEndpoint!);
   const limit = cutAfter ?? bytes.length;
   let seq = 0;
@@ -140,7 +150,6 @@ async function pushStream(item: AssignItem, bytes: Uint8Array, cutAfter?: number
   if (cutAfter === undefined) {
     await push.send(encodeDataFrame({ ...base, type: 'end', seq: seq++, offset, sha256: sha(bytes) }));
   }
-  push.close();
 }
 
 /** For every count-1 filemark after the label's, the kind it was written with, in tape order. */
@@ -160,7 +169,7 @@ const IMMEDIATE: FragmentEndReason[] = [
 
 describe('WriterEngine MPX', () => {
   it('50 images in bursts (disk and stream, MPX 4): byte-identical restores, no empty fragments, EH only when idle, filemarks by the table', async () => {
-    const r = await rig('MPX001L9', { maxFragmentImages: 5, minFragmentMs: 0 });
+    const r = await rig('MPX001L9', { maxFragmentImages: 4, minFragmentMs: 0 });
     const expected = new Map<string, Uint8Array>();
     const decisions = new Map<string, 'defer' | 'sync'>();
     const senders: Promise<void>[] = [];
@@ -287,34 +296,48 @@ describe('WriterEngine MPX', () => {
     for (const name of ['a1', 'a2', 'a3']) {
       const sink = new CollectingSink();
       await restoreImage(r.drive, { backupId: name, copy: 1 }, sink);
-      expect(sha(sink.bytes())).toBe(sha(syntheticBytes(name, 0, items.find((i) => i.backupId === name)!.sizeBytes)));
+      expect(sha(sink.bytes())).toBe(
+        sha(syntheticBytes(name, 0, items.find((i) => i.backupId === name)!.sizeBytes)),
+      );
     }
   });
 
   it('a next-image split is held for the minimum fragment time while data flows', async () => {
     const run = async (minFragmentMs: number) => {
-      const r = await rig('HOLD01L9', { maxFragmentImages: 2, minFragmentMs, mpxFactor: 3 });
+      const r = await rig('HOLD01L9', { maxFragmentImages: 3, minFragmentMs, mpxFactor: 2 });
       await r.send(
         assign('HOLD01L9', [
-          diskItem('h1', 400_000, 'defer'),
+          diskItem('h1', 200_000, 'defer'),
           diskItem('h2', 400_000, 'defer'),
           diskItem('h3', 400_000, 'defer'),
+          diskItem('h4', 200_000, 'defer'),
         ]),
       );
-      return { stats: r.engine.stats(), listing: await listTape(r.drive) };
+      const listing = await listTape(r.drive);
+      return listing.files.flatMap((f) => (f.kind === 'fragment' ? [f] : []));
     };
-    const eager = await run(0);
-    const held = await run(60_000);
-    // Without a hold the third image splits the fragment at once; held, it waits for a slot.
-    expect(eager.stats.fragmentEnds['next-image-start']).toBeGreaterThanOrEqual(1);
-    expect(held.stats.fragmentEnds['next-image-start'] ?? 0).toBe(0);
-    const firstEager = eager.listing.files.find((f) => f.kind === 'fragment');
-    expect(firstEager?.kind === 'fragment' && firstEager.end?.reason).toBe('next-image-start');
+    // h1 and h2 start the fragment, h3 joins when h1 ends (a third tag: the table is full), h4
+    // needs a new fragment. Without a hold the split comes at once and cuts h3 short.
+    const [e1] = await run(0);
+    expect(e1?.end?.reason).toBe('next-image-start');
+    expect(e1?.end?.images.filter((i) => i.continues).map((i) => i.tag)).toHaveLength(1);
+    expect(e1?.images.find((i) => i.entry.backupId === 'h3')?.trailer).toBeUndefined();
+    // Held, h3 (its data flowing) runs to its end in the first fragment; then h4 starts the next.
+    const [h1, h2] = await run(60_000);
+    expect(h1?.images.map((i) => [i.entry.backupId, i.trailer?.status])).toEqual([
+      ['h1', 'complete'],
+      ['h2', 'complete'],
+      ['h3', 'complete'],
+    ]);
+    expect(h1?.end?.reason).toBe('next-image-start');
+    expect(h1?.end?.images.every((i) => !i.continues)).toBe(true);
+    expect(h2?.images.map((i) => i.entry.backupId)).toEqual(['h4']);
   });
 
   it('a fragment reaching the maximum size ends with an immediate filemark and the images continue', async () => {
     const r = await rig('MAXF01L9', { maxFragmentBytes: 64 * 1024, mpxFactor: 2 });
     await r.send(assign('MAXF01L9', [diskItem('m1', 150_000, 'defer'), diskItem('m2', 100_000, 'sync')]));
+    await r.send(syncNow());
     const listing = await listTape(r.drive);
     const fragments = listing.files.filter((f) => f.kind === 'fragment');
     const ends = fragments.map((f) => f.end!.reason);
@@ -323,8 +346,10 @@ describe('WriterEngine MPX', () => {
     ends.forEach((reason, i) => {
       if (reason === 'max-fragment-size') expect(kinds[i]).toBe('imm');
     });
-    const [synced] = r.of('batch-synced');
-    const m1 = synced!.committed.find((c) => c.copyId === 'c-m1')!;
+    const m1 = r
+      .of('batch-synced')
+      .flatMap((s) => s.committed)
+      .find((c) => c.copyId === 'c-m1')!;
     // A copy over several fragments reports them all, offsets following each other.
     expect(m1.fragments!.length).toBeGreaterThan(1);
     let offset = 0;
@@ -375,7 +400,12 @@ describe('WriterEngine MPX', () => {
     await r.drive.unloadMedium();
     const drives = await Promise.all(
       [...r.changer.media.values()].map(async (medium, i) => {
-        const d = new VirtualDrive({ name: `virtual:mpx#read${i}`, clock: r.clock, profile: 'untimed', medium });
+        const d = new VirtualDrive({
+          name: `virtual:mpx#read${i}`,
+          clock: r.clock,
+          profile: 'untimed',
+          medium,
+        });
         await d.open();
         return d;
       }),

@@ -173,7 +173,13 @@ export class WriterEngine {
       1,
       2 ** 50,
     );
-    this.#maxImages = integerOption('maxFragmentImages', options.maxFragmentImages, 16, 2, 0xffff)!;
+    this.#maxImages = integerOption(
+      'maxFragmentImages',
+      options.maxFragmentImages,
+      Math.max(16, this.#mpx),
+      this.#mpx,
+      0xffff,
+    )!;
   }
 
   // ------------------------------------------------------------------ public surface
@@ -548,7 +554,17 @@ export class WriterEngine {
         if (!(await this.#endFragment('image-complete', this.#lastDecision))) return;
         if (this.#ew) return;
       }
-      if (this.#active.length === 0) this.#group = head.item.mpxGroup;
+      if (this.#active.length === 0) {
+        this.#group = head.item.mpxGroup;
+        if (this.#mpx > 1 && this.#groupWrote) {
+          // The last active image ended and the next one was already here: no EH to write and remove.
+          this.counters.emptyHeaders.avoided++;
+          this.#log.debug(
+            { emptyHeaders: this.counters.emptyHeaders },
+            'next image pending: no empty header',
+          );
+        }
+      }
       this.#queue.shift();
       await this.#admit(head);
     }
@@ -609,7 +625,7 @@ export class WriterEngine {
         tableFull: true,
         ageMs: this.#clock.now() - f.openedAt,
         minFragmentMs: this.#minFragmentMs,
-        dataFlowing: this.#active.some((r) => r.inFragment && r.ready),
+        dataFlowing: this.#active.some((r) => r.inFragment && r.flowing),
       }) === 'split'
     );
   }

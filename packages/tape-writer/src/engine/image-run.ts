@@ -83,6 +83,19 @@ export class ImageRun {
     return this.blocks.length > 0 || this.synthetic !== undefined;
   }
 
+  /** A read is outstanding. */
+  get reading(): boolean {
+    return this.#reading;
+  }
+
+  /**
+   * Its data is flowing: something is at hand, or a read from a local source (disk, synthetic) is
+   * under way. A stream counts only when frames are here: a silent sender is not data.
+   */
+  get flowing(): boolean {
+    return this.ready || (this.#reading && this.item.source.kind === 'disk');
+  }
+
   /** Something can be written for it now: data, or its end. */
   get ready(): boolean {
     return this.hasData || this.end !== undefined || this.broken !== undefined;

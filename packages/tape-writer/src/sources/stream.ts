@@ -15,7 +15,12 @@
 import { createHash } from 'node:crypto';
 import type { AssignItem } from '@tapedup/protocol';
 import { type DataFrame, decodeDataFrame, isProtocolError } from '@tapedup/protocol';
-import { DATA_HEADER_LENGTH, encodeImageTrailer, ImageFramer, type TrailerStatus } from '@tapedup/tape-format';
+import {
+  DATA_HEADER_LENGTH,
+  encodeImageTrailer,
+  ImageFramer,
+  type TrailerStatus,
+} from '@tapedup/tape-format';
 import * as zmq from 'zeromq';
 import { SourceError, type SourceErrorCode } from '../dsu';
 import type { ImageSource, SourceEvent, SourceOpener, SourceOpenOptions } from './types';
@@ -76,7 +81,12 @@ export class StreamSourceOpener implements SourceOpener {
   async open(item: AssignItem, options: SourceOpenOptions): Promise<ImageSource> {
     const endpoint = item.streamEndpoint;
     if (item.source.kind !== 'stream') {
-      throw new SourceError('UNSUPPORTED_SOURCE', '-', item.backupId, `not a stream image: ${item.source.kind}`);
+      throw new SourceError(
+        'UNSUPPORTED_SOURCE',
+        '-',
+        item.backupId,
+        `not a stream image: ${item.source.kind}`,
+      );
     }
     if (endpoint === undefined) {
       throw new SourceError('STREAM_ENDPOINT', '-', item.backupId, 'the assign item names no streamEndpoint');
@@ -126,7 +136,12 @@ class StreamImageSource implements ImageSource {
     options: SourceOpenOptions,
     private readonly socket: zmq.Pull,
     private readonly endpoint: string,
-    private readonly limits: { idleTimeoutMs: number; maxQueued: number; maxChunk: number; timers: StreamTimers },
+    private readonly limits: {
+      idleTimeoutMs: number;
+      maxQueued: number;
+      maxChunk: number;
+      timers: StreamTimers;
+    },
   ) {
     this.#framer = new ImageFramer({ tag: options.tag, blockPayloadSize: options.blockPayloadSize });
     void this.#pump();
@@ -199,7 +214,10 @@ class StreamImageSource implements ImageSource {
       }
     } catch (error) {
       if (this.#closed || this.#end !== undefined) return;
-      this.#fail('STREAM_CUT', `stream socket failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.#fail(
+        'STREAM_CUT',
+        `stream socket failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
 
@@ -263,7 +281,10 @@ class StreamImageSource implements ImageSource {
     }
     const digest = this.#hash.copy().digest('hex');
     if (frame.header.sha256 !== undefined && frame.header.sha256 !== digest) {
-      this.#fail('STREAM_PROTOCOL', `image digest ${digest} differs from the sender's ${frame.header.sha256}`);
+      this.#fail(
+        'STREAM_PROTOCOL',
+        `image digest ${digest} differs from the sender's ${frame.header.sha256}`,
+      );
       return;
     }
     this.#finish('complete', undefined);

@@ -70,7 +70,11 @@ async function main(argv: string[]): Promise<number> {
 
   let opened: OpenedDrive;
   try {
-    opened = await openDevice(options.drive, { clockScale: options.clockScale, logger: root });
+    opened = await openDevice(options.drive, {
+      clockScale: options.clockScale,
+      logger: root,
+      ...(options.faults === undefined ? {} : { faults: options.faults }),
+    });
   } catch (error) {
     log.fatal({ err: error }, 'cannot open the drive');
     await lock.release();

@@ -246,4 +246,61 @@ describe('WriterEngine media handling', () => {
     expect(log.filter((op) => op === 'writeFilemarks')).toHaveLength(2);
     expect(log.at(-1)).toBe('writeBlock');
   });
+
+  it('append-only: an overwrite the drive was not told to allow is refused and fails the batch as data protect', async () => {
+    // A transport that loses ALLOW OVERWRITE: the drive keeps refusing the rewrite after a failure.
+    const s = setup({
+      appendOnly: true,
+      device: (d) =>
+        new Proxy(d, {
+          get(target, key, receiver) {
+            if (key === 'allowOverwrite') return async () => {};
+            const value = Reflect.get(target, key, receiver);
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        }),
+    });
+    await s.drive.open();
+    const engine = s.make();
+    await run(engine, assign(BARCODE, [item(1, 'sync'), item(2, 'defer')]));
+    s.drive.injectFault({ kind: 'sync-failure' });
+    engine.handle(makeMessage('sync-now', { id: 'sn1', batchId: 'B1' }));
+    await engine.whenIdle();
+    expect(s.of('sync-failed')[0]?.failed).toEqual(['m2']);
+    // The retry lands on the last committed end, over m2's data: the drive refuses it.
+    engine.handle(assign(BARCODE, [item(3, 'sync')]));
+    await engine.whenIdle();
+    const refused = s.of('sync-failed')[1];
+    expect(refused?.failed).toEqual(['m3']);
+    expect(refused?.sense).toMatchObject({ category: 'data-protect', senseKey: 7 });
+    expect(s.of('batch-synced').flatMap((b) => b.committed.map((c) => c.copyId))).toEqual(['m1']);
+  });
+
+  it('append-only: recovery after a failed batch authorises exactly the last committed position and commits', async () => {
+    const s = setup({ appendOnly: true });
+    await s.drive.open();
+    const engine = s.make();
+    await run(engine, assign(BARCODE, [item(1, 'sync'), item(2, 'defer'), item(3, 'defer')]));
+    const committedEnd = s.of('batch-synced')[0]!.position.blockAddress;
+    s.drive.injectFault({ kind: 'sync-failure' });
+    engine.handle(makeMessage('sync-now', { id: 'sn2', batchId: 'B2' }));
+    await engine.whenIdle();
+    expect(s.of('sync-failed')[0]?.failed).toEqual(['m2', 'm3']);
+    const before = s.drive.commandLog.length;
+    engine.handle(assign(BARCODE, [item(4, 'sync')]));
+    await engine.whenIdle();
+    expect(s.of('sync-failed')).toHaveLength(1);
+    expect(s.of('batch-synced')[1]!.committed[0]).toMatchObject({ copyId: 'm4', blockAddress: committedEnd });
+    // ALLOW OVERWRITE was sent for the committed end, and the first write after it went exactly there.
+    const log = s.drive.commandLog;
+    const allows = log.filter((e) => e.op === 'allowOverwrite');
+    expect(allows.map((e) => e.args.blockNumber)).toEqual([committedEnd]);
+    const at = log.indexOf(allows[0]!);
+    const moves = log.slice(0, at).filter((e) => e.op === 'locate');
+    expect(moves.at(-1)?.args.blockNumber).toBe(committedEnd);
+    const firstWrite = log.slice(at + 1).find((e) => e.op === 'writeBlock');
+    expect(firstWrite?.error).toBeUndefined();
+    expect(log.slice(at + 1).some((e) => e.op === 'locate' || e.op === 'space')).toBe(false);
+    expect(log.slice(before).some((e) => e.error?.category === 'data-protect')).toBe(false);
+  });
 });

@@ -22,7 +22,7 @@ import {
 } from '@tapedup/tape-format';
 import { Batch, type WrittenCopy } from '../batch';
 import { SourceError } from '../dsu';
-import type { ImageSource, SourceEvent, SourceOpener } from '../sources/types';
+import type { ImageSource, SourceOpener } from '../sources/types';
 import { senseOf, WriterError } from './errors';
 import {
   type FilemarkKind,

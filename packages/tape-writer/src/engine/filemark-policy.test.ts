@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { filemarkFor, fragmentEndReasonFor } from './filemark-policy';
+import { filemarkFor, fragmentEndReasonFor, fragmentFull, splitDecision } from './filemark-policy';
 
 describe('filemarkFor', () => {
   it('follows the writer-rules table', () => {
@@ -30,5 +30,20 @@ describe('filemarkFor', () => {
     expect(fragmentEndReasonFor('complete')).toBe('image-complete');
     expect(fragmentEndReasonFor('source-failed')).toBe('image-failure');
     expect(fragmentEndReasonFor('early-warning')).toBe('end-of-medium');
+  });
+
+  it('holds a next-image split for the minimum fragment time only while data flows', () => {
+    const base = { tableFull: true, ageMs: 1_000, minFragmentMs: 4_000, dataFlowing: true };
+    expect(splitDecision(base)).toBe('hold');
+    expect(splitDecision({ ...base, ageMs: 4_000 })).toBe('split');
+    expect(splitDecision({ ...base, dataFlowing: false })).toBe('split');
+    expect(splitDecision({ ...base, tableFull: false })).toBe('none');
+    expect(splitDecision({ ...base, minFragmentMs: 0 })).toBe('split');
+  });
+
+  it('a fragment is full at its size limit, never without one', () => {
+    expect(fragmentFull(999, 1_000)).toBe(false);
+    expect(fragmentFull(1_000, 1_000)).toBe(true);
+    expect(fragmentFull(2 ** 50, undefined)).toBe(false);
   });
 });

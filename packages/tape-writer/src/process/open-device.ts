@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import type { DriveSpec } from '@tapedup/protocol';
 import type { TapeDevice } from '@tapedup/scsi';
 import {
+  type FaultPlan,
   MemoryMedium,
   parseVirtualDriveSpec,
   RealClock,
@@ -38,6 +39,8 @@ export interface OpenDeviceOptions {
   lockDir?: string;
   /** Loads the native package (tests replace it). */
   loadNative?: () => Promise<{ openDeviceSpec(spec: string): Promise<TapeDevice> }>;
+  /** Faults a virtual drive injects (ignored by other transports; the options refuse them there). */
+  faults?: FaultPlan;
 }
 
 export class DeviceOpenError extends Error {
@@ -48,8 +51,6 @@ export class DeviceOpenError extends Error {
     this.code = code;
   }
 }
-
-const NATIVE_PACKAGE = '@tapedup/native';
 
 /**
  * The lock file of the drive a spec names: in the library directory for a virtual drive, else in
@@ -76,10 +77,9 @@ function transportOf(spec: string): DriveSpec['transport'] {
 export async function openDevice(spec: string, options: OpenDeviceOptions): Promise<OpenedDrive> {
   const transport = transportOf(spec);
   if (transport === 'virtual') return openVirtual(spec, options);
-  const load =
-    options.loadNative ??
-    // A computed specifier keeps the native package out of the bundle until a real device is used.
-    (() => import(NATIVE_PACKAGE) as Promise<{ openDeviceSpec(spec: string): Promise<TapeDevice> }>);
+  // The native package is bundled into the writer but evaluated only here, when a real device is
+  // used; it finds its addon file through the package (see native/src/addon.ts), not the bundle.
+  const load = options.loadNative ?? (() => import('@tapedup/native'));
   let native: Awaited<ReturnType<typeof load>>;
   try {
     native = await load();
@@ -123,6 +123,7 @@ async function openVirtual(spec: string, options: OpenDeviceOptions): Promise<Op
     name: spec,
     clock: new RealClock({ scale: options.clockScale }),
     logger: options.logger.child({ component: 'virtual-drive' }),
+    ...(options.faults === undefined ? {} : { faults: options.faults }),
   });
   const changer = new VirtualLibraryChanger(library, parsed.drive, drive);
   const mounted = await library.mountedIn(parsed.drive);

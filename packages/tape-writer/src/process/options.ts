@@ -1,5 +1,6 @@
 /** Command-line options of the tape-writer process, validated with messages that name the option. */
 import { parseArgs } from 'node:util';
+import { type FaultPlan, validateFaultPlan } from '@tapedup/virtual-drive';
 import { parseDsuRoots } from '../dsu';
 
 export class WriterOptionError extends Error {
@@ -26,11 +27,13 @@ export interface WriterOptions {
   blockPayloadSize: number | undefined;
   readAhead: number;
   threads: number;
+  /** Faults the virtual drive injects (`--faults '<FaultPlan JSON>'`; virtual drives only). */
+  faults: FaultPlan | undefined;
 }
 
 export const USAGE = `usage: tape-writer --drive-id <id> --drive <spec> --connect <endpoint> --dsu name=/abs/root [--dsu ...]
   [--clock-scale <x>] [--log-level <level>] [--log-file <path>] [--heartbeat-ms <ms>] [--append-only]
-  [--block-payload-size <bytes>] [--read-ahead <chunks>] [--threads <n>]
+  [--block-payload-size <bytes>] [--read-ahead <chunks>] [--threads <n>] [--faults '<fault plan JSON>']
   <spec>: virtual:<library-dir>#<drive> | iscsi://host[:port]/<iqn>/<lun> | sg:/dev/sgN | st:/dev/nstN`;
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -69,6 +72,7 @@ export function parseWriterOptions(argv: readonly string[]): WriterOptions {
         'block-payload-size': { type: 'string' },
         'read-ahead': { type: 'string' },
         threads: { type: 'string' },
+        faults: { type: 'string' },
       },
     }));
   } catch (error) {
@@ -128,6 +132,11 @@ export function parseWriterOptions(argv: readonly string[]): WriterOptions {
   if (blockPayloadSize !== undefined && (blockPayloadSize & (blockPayloadSize - 1)) !== 0) {
     throw new WriterOptionError('block-payload-size', 'must be a power of two');
   }
+  const faultsText = str('faults');
+  const faults = faultsText === undefined ? undefined : parseFaultPlan(faultsText);
+  if (faults !== undefined && !drive.startsWith('virtual:')) {
+    throw new WriterOptionError('faults', 'only a virtual: drive can inject faults');
+  }
   return {
     driveId,
     drive,
@@ -141,5 +150,45 @@ export function parseWriterOptions(argv: readonly string[]): WriterOptions {
     blockPayloadSize,
     readAhead: integer('read-ahead', str('read-ahead'), 4, 1, 64),
     threads: integer('threads', str('threads'), 2, 1, 64),
+    faults,
   };
+}
+
+/** Parses and validates `--faults`: a JSON `FaultPlan` object. */
+function parseFaultPlan(text: string): FaultPlan {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new WriterOptionError('faults', `expected fault plan JSON: ${(error as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new WriterOptionError('faults', 'expected a JSON object { scripted?: [...], random?: {...} }');
+  }
+  const plan = value as Record<string, unknown>;
+  for (const key of Object.keys(plan)) {
+    if (key !== 'scripted' && key !== 'random') {
+      throw new WriterOptionError('faults', `unknown key ${JSON.stringify(key)}`);
+    }
+  }
+  const scripted = plan.scripted;
+  if (
+    scripted !== undefined &&
+    !(Array.isArray(scripted) && scripted.every((f) => typeof f === 'object' && f !== null))
+  ) {
+    throw new WriterOptionError('faults', 'scripted must be an array of fault objects');
+  }
+  const random = plan.random as Record<string, unknown> | undefined;
+  if (
+    random !== undefined &&
+    (typeof random !== 'object' || random === null || !Array.isArray(random.faults))
+  ) {
+    throw new WriterOptionError('faults', 'random must be { seed, faults: [...] }');
+  }
+  try {
+    validateFaultPlan(plan as FaultPlan);
+  } catch (error) {
+    throw new WriterOptionError('faults', (error as Error).message);
+  }
+  return plan as FaultPlan;
 }

@@ -8,11 +8,31 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** Names an addon file to load instead of the package's own build (a relocated installation). */
+export const ADDON_PATH_ENV = 'TAPEDUP_NATIVE_ADDON';
 
-/** Where the addon is built to by `node-gyp rebuild` (the package's install script). */
-export const ADDON_PATH = join(packageRoot, 'build', 'Release', 'tapedup_native.node');
-const UNAVAILABLE_REASON_PATH = join(packageRoot, 'build', 'UNAVAILABLE');
+/**
+ * The package's directory. This module is also bundled into runnable entry points (the tape writer's
+ * dist/main.js), where `import.meta.url` is the bundle, not this file: the package is therefore
+ * found by name, through the dependency the bundling package declares on it. Run from source, the
+ * name resolves to this package too (self-reference through its `exports`).
+ */
+function packageRoot(): string {
+  try {
+    return dirname(createRequire(import.meta.url).resolve('@tapedup/native/package.json'));
+  } catch {
+    return join(dirname(fileURLToPath(import.meta.url)), '..');
+  }
+}
+
+const buildDir = join(packageRoot(), 'build');
+
+/**
+ * The addon file: `$TAPEDUP_NATIVE_ADDON` when set, else where `node-gyp rebuild` (the package's
+ * install script) builds it.
+ */
+export const ADDON_PATH = process.env[ADDON_PATH_ENV] || join(buildDir, 'Release', 'tapedup_native.node');
+const UNAVAILABLE_REASON_PATH = join(buildDir, 'UNAVAILABLE');
 
 /** Opaque handle of one iSCSI session (a native external). */
 export interface IscsiHandle {
@@ -135,6 +155,9 @@ let cached: { addon: NativeAddon } | { error: NativeAddonUnavailableError } | un
 
 function load(): { addon: NativeAddon } | { error: NativeAddonUnavailableError } {
   if (!existsSync(ADDON_PATH)) {
+    if (process.env[ADDON_PATH_ENV]) {
+      return { error: new NativeAddonUnavailableError(`${ADDON_PATH_ENV} names no file`, ADDON_PATH) };
+    }
     const recorded = existsSync(UNAVAILABLE_REASON_PATH)
       ? readFileSync(UNAVAILABLE_REASON_PATH, 'utf8').trim()
       : 'not built; run `pnpm install` (or `pnpm --filter @tapedup/native run build:addon`)';

@@ -4,6 +4,7 @@
  * process with it; every extra key here has a default, so a CLI-resolved config is always accepted.
  */
 import { isAbsolute, resolve } from 'node:path';
+import { type FaultPlan, validateFaultPlan } from '@tapedup/virtual-drive';
 import { z } from 'zod';
 import { POLICY_NAMES, resolveSyncSettings, SettingsError } from './policy';
 
@@ -42,6 +43,43 @@ const policySettings = z.strictObject({
 });
 export type PolicySettingsInput = z.infer<typeof policySettings>;
 
+/**
+ * A virtual drive's fault plan (the shape of `FaultPlan`); its rules between fields are checked by
+ * the virtual drive's own `validateFaultPlan` after this shape check.
+ */
+const faultTrigger = z.union([
+  z.strictObject({ op: z.string(), nth: z.number() }),
+  z.strictObject({ atByte: z.number() }),
+  z.strictObject({ always: z.literal(true) }),
+]);
+const faultPlan = z.strictObject({
+  scripted: z
+    .array(
+      z.strictObject({
+        kind: z.string(),
+        trigger: faultTrigger.optional(),
+        barcode: z.string().optional(),
+        repeat: z.boolean().optional(),
+      }),
+    )
+    .max(1000)
+    .optional(),
+  random: z
+    .strictObject({
+      seed: z.number(),
+      faults: z
+        .array(
+          z.strictObject({
+            kind: z.string(),
+            perCommand: z.number().optional(),
+            perByte: z.number().optional(),
+          }),
+        )
+        .max(1000),
+    })
+    .optional(),
+});
+
 const pool = z.strictObject({
   cartridges: z.int().min(1).max(10_000),
   capacityBytes: z
@@ -70,6 +108,8 @@ export const configSchema = z.strictObject({
         id: z.string().regex(DRIVE_ID, 'must be 1..64 characters of A-Z a-z 0-9 _ -'),
         spec: z.string().min(1, 'must be a drive spec such as virtual:<dir>#<drive>'),
         profile: z.string().min(1).max(32).optional(),
+        /** Faults the writer's virtual drive injects (tests and drills); virtual drives only. */
+        faults: faultPlan.optional(),
       }),
     )
     .min(1, 'must list at least one drive')
@@ -142,6 +182,15 @@ export const configSchema = z.strictObject({
 
 export type ConfigInput = z.input<typeof configSchema>;
 
+/** One configured drive. */
+export interface DriveConfig {
+  readonly id: string;
+  readonly spec: string;
+  readonly profile?: string;
+  /** A validated fault plan for the writer's virtual drive. */
+  readonly faults?: FaultPlan;
+}
+
 /** A validated configuration: every path absolute, every default filled in. */
 export interface DuplicatorConfig {
   readonly stateDir: string;
@@ -154,7 +203,7 @@ export interface DuplicatorConfig {
     readonly writers: string;
     readonly curve?: { readonly publicKey: string; readonly secretKey: string } | undefined;
   };
-  readonly drives: readonly { readonly id: string; readonly spec: string; readonly profile?: string }[];
+  readonly drives: readonly DriveConfig[];
   readonly library: {
     readonly dir: string;
     readonly pools: Readonly<Record<string, { readonly cartridges: number; readonly capacityBytes: number }>>;
@@ -247,6 +296,16 @@ export function validateConfig(document: unknown, baseDir: string): DuplicatorCo
     if (specs.has(d.spec)) throw new ConfigError(`drives.${i}.spec`, 'names a drive listed twice');
     ids.add(d.id);
     specs.add(d.spec);
+    if (d.faults !== undefined) {
+      if (!d.spec.startsWith('virtual:')) {
+        throw new ConfigError(`drives.${i}.faults`, 'only a virtual: drive can inject faults');
+      }
+      try {
+        validateFaultPlan(d.faults as FaultPlan);
+      } catch (error) {
+        throw new ConfigError(`drives.${i}.faults`, (error as Error).message);
+      }
+    }
   }
   const dsu: Record<string, string> = {};
   for (const [key, root] of Object.entries(c.dsu)) dsu[key] = absolute(root, baseDir);
@@ -322,7 +381,12 @@ export function validateConfig(document: unknown, baseDir: string): DuplicatorCo
     logLevel: c.logLevel,
     clockScale: c.clockScale,
     endpoints,
-    drives: c.drives.map((d) => (d.profile === undefined ? { id: d.id, spec: d.spec } : { ...d })),
+    drives: c.drives.map((d) => ({
+      id: d.id,
+      spec: d.spec,
+      ...(d.profile === undefined ? {} : { profile: d.profile }),
+      ...(d.faults === undefined ? {} : { faults: d.faults as FaultPlan }),
+    })),
     library: { dir: absolute(c.library.dir ?? `${stateDir}/library`, baseDir), pools: c.library.pools },
     dsu,
     policy: c.policy,

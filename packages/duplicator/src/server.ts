@@ -17,7 +17,7 @@ import {
   SCHEDULER_REQUEST_TYPES,
   WRITER_TO_DUPLICATOR_TYPES,
 } from '@tapedup/protocol';
-import { parseVirtualDriveSpec, VirtualLibrary } from '@tapedup/virtual-drive';
+import { type FaultPlan, parseVirtualDriveSpec, VirtualLibrary } from '@tapedup/virtual-drive';
 import type { Logger } from 'pino';
 import * as zmq from 'zeromq';
 import { Catalog } from './catalog';
@@ -399,11 +399,15 @@ export class DuplicatorServer {
 }
 
 /** The writer's command line for one drive. */
-export function writerArgs(c: DuplicatorConfig, d: { id: string; spec: string }): string[] {
+export function writerArgs(
+  c: DuplicatorConfig,
+  d: { id: string; spec: string; faults?: FaultPlan | undefined },
+): string[] {
   const args = ['--drive-id', d.id, '--drive', d.spec, '--connect', c.endpoints.writers];
   for (const [name, root] of Object.entries(c.dsu)) args.push('--dsu', `${name}=${root}`);
   args.push('--clock-scale', String(c.clockScale), '--log-level', c.logLevel);
   args.push('--heartbeat-ms', String(c.heartbeat.intervalMs));
+  if (d.faults !== undefined) args.push('--faults', JSON.stringify(d.faults));
   return args;
 }
 

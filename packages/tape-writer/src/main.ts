@@ -87,7 +87,7 @@ async function main(argv: string[]): Promise<number> {
       readAhead: options.readAhead,
       threads: options.threads,
     }),
-    stream: new StreamSourceOpener(),
+    stream: new StreamSourceOpener({ idleTimeoutMs: options.streamIdleMs }),
   });
   const socket = new zmq.Dealer({ routingId: options.driveId, linger: 0 });
   socket.connect(options.connect);
@@ -123,14 +123,27 @@ async function main(argv: string[]): Promise<number> {
     appendOnly: options.appendOnly,
     idPrefix: `${options.driveId}.${process.pid}.${Date.now().toString(36)}`,
     ...(options.blockPayloadSize === undefined ? {} : { blockPayloadSize: options.blockPayloadSize }),
+    mpxFactor: options.mpx,
+    minFragmentMs: options.minFragmentMs,
+    ...(options.maxFragmentBytes === undefined ? {} : { maxFragmentBytes: options.maxFragmentBytes }),
+    ...(options.maxFragmentImages === undefined ? {} : { maxFragmentImages: options.maxFragmentImages }),
   });
 
   let closing: Promise<number> | undefined;
-  const heartbeat = setInterval(() => send(engine.heartbeat()), options.heartbeatMs);
+  // The heartbeat carries the protocol's stats; the rest (EH, fragment ends, pickup) goes to the log.
+  let beats = 0;
+  const heartbeat = setInterval(() => {
+    send(engine.heartbeat());
+    if (++beats % 10 === 0) {
+      const { emptyHeaders, fragmentEnds, pickup, joins } = engine.stats();
+      log.info({ emptyHeaders, fragmentEnds, joins, pickup }, 'writer stats');
+    }
+  }, options.heartbeatMs);
   const stop = (why: string, code: number): Promise<number> => {
     closing ??= (async () => {
       log.info({ why }, 'stopping');
       clearInterval(heartbeat);
+      log.info({ stats: engine.stats() }, 'final writer stats');
       await Promise.race([outgoing, new Promise((r) => setTimeout(r, 1000).unref())]);
       socket.close();
       await sources.close().catch((error: unknown) => log.warn({ err: error }, 'source pool close failed'));

@@ -29,11 +29,20 @@ export interface WriterOptions {
   threads: number;
   /** Faults the virtual drive injects (`--faults '<FaultPlan JSON>'`; virtual drives only). */
   faults: FaultPlan | undefined;
+  /** MPX factor: images interleaved in one fragment (1 = one image per fragment). */
+  mpx: number;
+  minFragmentMs: number;
+  maxFragmentBytes: number | undefined;
+  maxFragmentImages: number | undefined;
+  /** A stream silent this long mid-image fails. */
+  streamIdleMs: number;
 }
 
 export const USAGE = `usage: tape-writer --drive-id <id> --drive <spec> --connect <endpoint> --dsu name=/abs/root [--dsu ...]
   [--clock-scale <x>] [--log-level <level>] [--log-file <path>] [--heartbeat-ms <ms>] [--append-only]
   [--block-payload-size <bytes>] [--read-ahead <chunks>] [--threads <n>] [--faults '<fault plan JSON>']
+  [--mpx <n>] [--min-fragment-ms <ms>] [--max-fragment-size <bytes>] [--max-fragment-images <n>]
+  [--stream-idle-ms <ms>]
   <spec>: virtual:<library-dir>#<drive> | iscsi://host[:port]/<iqn>/<lun> | sg:/dev/sgN | st:/dev/nstN`;
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -72,6 +81,11 @@ export function parseWriterOptions(argv: readonly string[]): WriterOptions {
         'block-payload-size': { type: 'string' },
         'read-ahead': { type: 'string' },
         threads: { type: 'string' },
+        mpx: { type: 'string' },
+        'min-fragment-ms': { type: 'string' },
+        'max-fragment-size': { type: 'string' },
+        'max-fragment-images': { type: 'string' },
+        'stream-idle-ms': { type: 'string' },
         faults: { type: 'string' },
       },
     }));
@@ -137,7 +151,17 @@ export function parseWriterOptions(argv: readonly string[]): WriterOptions {
   if (faults !== undefined && !drive.startsWith('virtual:')) {
     throw new WriterOptionError('faults', 'only a virtual: drive can inject faults');
   }
+  const mpx = integer('mpx', str('mpx'), 1, 1, 32);
+  const maxImagesText = str('max-fragment-images');
+  const maxSizeText = str('max-fragment-size');
   return {
+    mpx,
+    minFragmentMs: integer('min-fragment-ms', str('min-fragment-ms'), 4000, 0, 86_400_000),
+    maxFragmentBytes:
+      maxSizeText === undefined ? undefined : integer('max-fragment-size', maxSizeText, 0, 1, 2 ** 50),
+    maxFragmentImages:
+      maxImagesText === undefined ? undefined : integer('max-fragment-images', maxImagesText, 0, mpx, 65_535),
+    streamIdleMs: integer('stream-idle-ms', str('stream-idle-ms'), 30_000, 10, 86_400_000),
     driveId,
     drive,
     connect,

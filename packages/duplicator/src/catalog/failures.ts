@@ -180,8 +180,14 @@ export function failCopyRow(s: Store, copy: CopyRow, failure: CopyFailure, batch
   s.event('copy', String(copy.id), copy.state, 'failed', entry);
   const request = s.requestRow(copy.request);
   const maxAttempts = request.max_attempts ?? s.options.maxAttempts;
+  // A live stream's data went past once and cannot be read again: its copy is never requeued.
+  const kind = s.stmt<{ kind: string }>('SELECT kind FROM images WHERE id = ?').get(copy.image)?.kind;
   const to: FailOutcome['to'] =
-    request.state === 'cancelled' ? 'cancelled' : attempts >= maxAttempts ? 'abandoned' : 'retrying';
+    request.state === 'cancelled'
+      ? 'cancelled'
+      : attempts >= maxAttempts || kind === 'stream'
+        ? 'abandoned'
+        : 'retrying';
   assertTransition(copy.id, 'failed', to);
   // Positions of an unproven attempt are dropped: only committed copies carry tape positions.
   s.stmt(

@@ -38,8 +38,8 @@ import {
 } from '../policy';
 import {
   type CopyInFlight,
+  type CopySource,
   clearInFlight,
-  type DiskSource,
   type DriveState,
   newDriveState,
   openBatchOf,
@@ -68,6 +68,11 @@ export interface CoordinatorSettings {
    * so the first writer up does not take a whole window of work the others could share.
    */
   readonly startupSettleMs?: number;
+  /**
+   * Directory of the ipc:// PULL endpoints of `stream` copies (`i<imageId>c<copy>.sock`); the
+   * writer a copy is assigned to binds it. Undefined: `stream` images are refused.
+   */
+  readonly streamDir?: string | undefined;
 }
 
 export interface CoordinatorDeps {
@@ -84,6 +89,11 @@ interface SyncGroup {
   readonly members: { driveId: string; wire: string }[];
   readonly written: Set<string>;
 }
+
+/** Longest path an ipc:// endpoint may have (sockaddr_un.sun_path is 108 bytes, NUL included). */
+const MAX_IPC_PATH = 107;
+/** The longest endpoint file name under `streamDir`: `/i<15 digits>c<copy>.sock`. */
+const LONGEST_STREAM_FILE = '/i999999999999999c8.sock';
 
 /** Most copies read from the queue per planning round, per drive. */
 const QUEUE_PAGE_PER_DRIVE = 4;
@@ -116,6 +126,22 @@ export class Coordinator {
     this.#inspect = deps.inspectSource;
     const now = this.#clock();
     for (const d of this.#s.drives) this.#drives.set(d.id, newDriveState(d.id, now));
+    const dir = this.#s.streamDir;
+    if (dir !== undefined && Buffer.byteLength(dir + LONGEST_STREAM_FILE) > MAX_IPC_PATH) {
+      throw new RangeError(
+        `coordinator setting "streamDir" is too long for ipc endpoints (at most ${MAX_IPC_PATH - LONGEST_STREAM_FILE.length} bytes): ${dir}`,
+      );
+    }
+  }
+
+  /**
+   * The PULL endpoint of one copy of a `stream` image. It depends only on the catalog's image id
+   * and the copy number, so it is announced at submit, before any writer is chosen, and stays the
+   * same whichever writer the copy lands on (the one it is assigned to binds it).
+   */
+  streamEndpoint(imageId: number, copy: number): string {
+    if (this.#s.streamDir === undefined) throw new RangeError('no streamDir: stream images are refused');
+    return `ipc://${this.#s.streamDir}/i${imageId}c${copy}.sock`;
   }
 
   /**
@@ -175,6 +201,7 @@ export class Coordinator {
       pools: new Set(this.#s.pools),
       dsu: this.#s.dsu,
       drives: this.#s.drives.length,
+      streams: this.#s.streamDir !== undefined,
       policyLayers: (pool) => this.#poolLayers(pool),
       inspect: this.#inspect,
     });
@@ -221,12 +248,27 @@ export class Coordinator {
           id: this.#id('a'),
           re: m.id,
           requestId,
-          streams: [],
+          streams: this.#streamEndpoints(requestId, m),
         },
       },
     ];
     out.push(...this.plan());
     return out;
+  }
+
+  /**
+   * One endpoint per (stream image, copy). The writers bind ipc or loopback endpoints only, which
+   * need no CURVE key, so `serverKey` is never set.
+   */
+  #streamEndpoints(requestId: string, m: MessageOf<'submit'>): MessageOf<'accepted'>['streams'] {
+    if (!m.images.some((i) => i.source.kind === 'stream')) return [];
+    const streams: MessageOf<'accepted'>['streams'] = [];
+    for (const image of this.#catalog.listImages({ requestId, kind: 'stream', limit: 10_000 })) {
+      for (let copy = 1; copy <= m.copies; copy++) {
+        streams.push({ backupId: image.backupId, copy, endpoint: this.streamEndpoint(image.id, copy) });
+      }
+    }
+    return streams;
   }
 
   cancel(m: MessageOf<'cancel'>): Output[] {
@@ -437,7 +479,8 @@ export class Coordinator {
     }
     const now = this.#clock();
     try {
-      const batch = this.#catalog.openBatchOf(d.id) ?? this.#catalog.openBatch(d.id, m.medium);
+      // A spanned copy reports its first fragment's (full) medium; its batch is on the one it ends on.
+      const batch = this.#catalog.openBatchOf(d.id) ?? this.#catalog.openBatch(d.id, c.medium);
       this.#catalog.markWritten(c.copyId, batch.id, {
         fileNumber: m.fileNumber,
         blockAddress: m.blockAddress,
@@ -499,7 +542,10 @@ export class Coordinator {
     }
     const batch = this.#catalog.openBatchOf(d.id);
     if (batch === null) {
-      if (m.committed.length === 0) return this.plan();
+      if (m.committed.length === 0) {
+        this.#recordEmptySync(d, m.position, syncMs);
+        return this.plan();
+      }
       return this.#failDrive(
         d,
         { code: 'COMMIT_REFUSED', reason: 'batch-synced names copies with no open batch' },
@@ -513,6 +559,13 @@ export class Coordinator {
       fileNumber: number;
       blockAddress: number;
       sha256: string;
+      fragments?: {
+        medium: string;
+        fileNumber: number;
+        blockAddress: number;
+        offset: number;
+        length: number;
+      }[];
     }[] = [];
     for (const e of m.committed) {
       const parsed = parseWireCopyId(e.copyId);
@@ -531,6 +584,8 @@ export class Coordinator {
         fileNumber: e.fileNumber,
         blockAddress: e.blockAddress,
         sha256: e.sha256,
+        // MPX splits and continuations on another medium: every fragment goes to the catalog.
+        ...(e.fragments === undefined ? {} : { fragments: e.fragments.map((f) => ({ ...f })) }),
       });
     }
     if (m.position.medium !== batch.medium) {
@@ -628,7 +683,7 @@ export class Coordinator {
     this.#groupBroken(c.group);
     const out = this.#failureEvents(outcome, failure, {
       driveId: d.id,
-      medium: d.medium,
+      medium: c.medium,
       sense: m.sense,
       known: c,
     });
@@ -637,16 +692,16 @@ export class Coordinator {
     return out;
   }
 
+  /**
+   * Early warning: the writer ended the fragment, synced (its `batch-synced` came first) and lists
+   * in `inFlight` the copies it was writing (it keeps their sources open) and the queued ones it
+   * dropped. The medium is marked full, the next medium of the pool is chosen, and those same copy
+   * ids are assigned on it: the writer continues the kept ones from where they stopped (the
+   * fragments on both media commit together) and starts the others from their beginning.
+   */
   #mediumFull(d: DriveState, m: MessageOf<'medium-full'>): Output[] {
     const out: Output[] = [];
-    // Copies named on the full medium are requeued: they restart whole on another cartridge.
-    out.push(
-      ...this.#failDrive(
-        d,
-        { code: 'MEDIUM_FULL', reason: `medium ${m.medium} reached early warning` },
-        { countAsDeviceError: false },
-      ),
-    );
+    const pool = this.#mediumPool(m.medium);
     try {
       this.#catalog.setMediumState(m.medium, 'full', 'early warning');
       out.push({ kind: 'medium-state', barcode: m.medium, state: 'full', reason: 'early warning' });
@@ -658,8 +713,86 @@ export class Coordinator {
       );
     }
     if (d.medium === m.medium) d.medium = undefined;
+    const failure: CopyFailure = { code: 'MEDIUM_FULL', reason: `medium ${m.medium} reached early warning` };
+    if (d.pending.size > 0) {
+      // Written copies the writer's sync did not cover are unproven: fail them all, as after any error.
+      out.push(...this.#failDrive(d, failure, { countAsDeviceError: false }));
+      out.push(...this.plan());
+      return out;
+    }
+    const named = new Set(m.inFlight);
+    const continuing: CopyInFlight[] = [];
+    for (const c of [...d.outstanding.values()]) {
+      if (named.has(c.wire)) {
+        continuing.push(c);
+        continue;
+      }
+      // Assigned for another medium, or not mentioned: it cannot be vouched for; requeue it.
+      d.outstanding.delete(c.wire);
+      out.push(...this.#failOne(d, c, failure));
+    }
+    const next =
+      continuing.length === 0 || pool === undefined ? undefined : this.#chooseMedium(pool, [m.medium], d.id);
+    if (next === undefined) {
+      if (continuing.length > 0) this.#log.warn({ driveId: d.id, pool }, 'no medium left to continue on');
+      for (const c of continuing) {
+        d.outstanding.delete(c.wire);
+        out.push(
+          ...this.#failOne(d, c, { code: 'NO_MEDIUM', reason: `no medium of pool ${pool} to continue on` }),
+        );
+      }
+      out.push(...this.#finishedRequests());
+      out.push(...this.plan());
+      return out;
+    }
+    for (const c of continuing) {
+      d.outstanding.delete(c.wire);
+      c.medium = next;
+      this.#groupBroken(c.group);
+      c.group = undefined;
+    }
+    d.medium = next;
+    // The writer mounts the cartridge an assign names; the continuation starts at its data area.
+    d.loadedMedium = next;
+    d.needsResume = true;
+    this.#log.info(
+      { driveId: d.id, full: m.medium, next, copies: continuing.map((c) => c.wire), position: m.position },
+      'medium full: continuing on the next medium',
+    );
+    out.push(...this.#sendAssign(d, next, continuing));
     out.push(...this.plan());
     return out;
+  }
+
+  /** Fails one copy on its own in the catalog and reports it (a stream copy is never requeued). */
+  #failOne(d: DriveState, c: CopyInFlight, failure: CopyFailure, sense?: Sense): Output[] {
+    const outcome = this.#catalog.failCopy(c.copyId, failure);
+    this.#groupBroken(c.group);
+    return this.#failureEvents(outcome, failure, { driveId: d.id, medium: c.medium, sense, known: c });
+  }
+
+  /**
+   * A sync that committed no copy still proves what is on the medium up to its position: at early
+   * warning, the first fragment of an image that continues on the next cartridge. The medium's
+   * committed end moves there, so that fragment counts as synced when the copy commits.
+   */
+  #recordEmptySync(d: DriveState, position: MessageOf<'batch-synced'>['position'], syncMs: number): void {
+    d.lastSyncAt = this.#clock();
+    try {
+      if (this.#mediumState(position.medium) !== 'active') return;
+      const last = this.#catalog.lastCommittedPosition(position.medium);
+      if (position.blockAddress <= last.blockAddress) return;
+      const batch = this.#catalog.openBatch(d.id, position.medium);
+      this.#catalog.commitBatch(batch.id, {
+        committed: [],
+        positionAfterSync: { fileNumber: position.fileNumber, blockAddress: position.blockAddress },
+        syncDurationMs: syncMs,
+      });
+      this.#log.info({ driveId: d.id, position }, 'sync without copies: committed end of the medium moved');
+    } catch (error) {
+      if (!isCatalogError(error)) throw error;
+      this.#log.warn({ driveId: d.id, position, code: error.code }, 'sync position not recorded');
+    }
   }
 
   #mounted(d: DriveState, m: MessageOf<'mounted'>): Output[] {
@@ -919,7 +1052,7 @@ export class Coordinator {
         },
         `sync decision: ${decision.decision} (${decision.reason})`,
       );
-      const source = q.source as unknown as DiskSource;
+      const source = toCopySource(q.kind, q.source);
       items.push({
         wire: wireCopyId(q.copyId, facts.attempt),
         copyId: q.copyId,
@@ -933,6 +1066,8 @@ export class Coordinator {
         kind: q.kind,
         deadline: facts.deadline,
         source,
+        streamEndpoint: q.kind === 'stream' ? this.streamEndpoint(q.imageId, q.copyNumber) : undefined,
+        medium,
         assignedAt: now,
         decision: decision.decision,
         reason: decision.reason,
@@ -999,7 +1134,11 @@ export class Coordinator {
             backupId: c.backupId,
             copy: c.copy,
             sizeBytes: c.sizeBytes,
-            source: { kind: 'disk' as const, dsu: c.source.dsu, path: c.source.path },
+            source:
+              c.source.kind === 'disk'
+                ? { kind: 'disk' as const, dsu: c.source.dsu, path: c.source.path }
+                : { kind: 'stream' as const },
+            ...(c.streamEndpoint === undefined ? {} : { streamEndpoint: c.streamEndpoint }),
             priority: clampPriority(c.priority),
             attempt: c.attempt,
             decision: c.decision,
@@ -1387,6 +1526,12 @@ function toPlanCopy(q: CatalogQueuedCopy): PlanCopy {
     excludedMedia: q.siblingMedia,
     failedOnDrives: q.failedDrives,
   };
+}
+
+function toCopySource(kind: 'disk' | 'stream', stored: unknown): CopySource {
+  if (kind === 'stream') return { kind: 'stream' };
+  const s = stored as { dsu: string; path: string };
+  return { kind: 'disk', dsu: s.dsu, path: s.path };
 }
 
 function clampPriority(p: number): number {

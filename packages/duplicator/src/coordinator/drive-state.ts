@@ -6,12 +6,19 @@
 import type { WriterState } from '@tapedup/protocol';
 import { type BatchState, emptyBatch, withDeferredImage } from '../policy';
 
-/** Where a disk image is read from (stream sources are refused at submit for now). */
+/** Where a disk image is read from. */
 export interface DiskSource {
   readonly kind: 'disk';
   readonly dsu: string;
   readonly path: string;
 }
+
+/** A live image: its data arrives on the PULL endpoint the writer binds for the copy. */
+export interface StreamSource {
+  readonly kind: 'stream';
+}
+
+export type CopySource = DiskSource | StreamSource;
 
 /** A copy handed to the writer, known by its wire id. */
 export interface CopyInFlight {
@@ -26,7 +33,11 @@ export interface CopyInFlight {
   readonly priority: number;
   readonly kind: 'disk' | 'stream';
   readonly deadline: number | undefined;
-  readonly source: DiskSource;
+  readonly source: CopySource;
+  /** The PULL endpoint of a `stream` copy (announced in `accepted.streams`). */
+  readonly streamEndpoint: string | undefined;
+  /** The medium the copy was assigned to (a spanned copy moves to the next one). */
+  medium: string;
   /** Epoch ms when it was assigned (the start of its batch, for the batch's age). */
   readonly assignedAt: number;
   decision: 'defer' | 'sync';

@@ -20,6 +20,8 @@ export interface SubmitCheckContext {
   readonly pools: ReadonlySet<string>;
   readonly dsu: Readonly<Record<string, string>>;
   readonly drives: number;
+  /** `stream` images are accepted (a directory for their endpoints is configured). */
+  readonly streams?: boolean;
   readonly policyLayers: (pool: string) => { source: string; values: unknown }[];
   readonly inspect?: SourceInspector | undefined;
 }
@@ -56,9 +58,10 @@ export function checkSubmit(
   for (const [i, image] of message.images.entries()) {
     const source = image.source;
     if (source.kind === 'stream') {
+      if (ctx.streams === true) continue;
       return refuse(
         'UNSUPPORTED_SOURCE',
-        'stream images are not accepted by this duplicator yet',
+        'stream images are not accepted: no stream endpoint directory is configured',
         `images.${i}.source.kind`,
       );
     }

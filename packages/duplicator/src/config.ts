@@ -20,6 +20,7 @@ const MAX_IPC_PATH = 107;
 const NAME = /^[A-Za-z0-9._:-]{1,128}$/;
 const DRIVE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const Z85_KEY = /^[0-9A-Za-z.\-:+=^!/*?&<>()[\]{}@%$#]{40}$/;
+const BARCODE = /^[A-Za-z0-9._-]{1,32}$/;
 const LOOPBACK_TCP = /^tcp:\/\/(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]):\d{1,5}$/;
 
 const name = z.string().regex(NAME, 'must be 1..128 characters of A-Z a-z 0-9 . _ : -');
@@ -80,6 +81,29 @@ const faultPlan = z.strictObject({
     .optional(),
 });
 
+/** Tape-writer settings of one drive; each maps to the writer flag named beside it. */
+const writerSettings = z.strictObject({
+  /** `--append-only`: turn on SSC-4 append-only mode on drives that support it. */
+  appendOnly: z.boolean().optional(),
+  /** `--mpx`: images multiplexed per fragment (default `policy.mpxFactor`, else 1). */
+  mpx: z.int().min(1).max(32).optional(),
+  /** `--min-fragment-ms`: how long a next-image split is held while data flows. */
+  minFragmentMs: z.int().min(0).max(86_400_000).optional(),
+  /** `--max-fragment-size`: bytes of image data per fragment before it ends. */
+  maxFragmentBytes: z
+    .int()
+    .min(1)
+    .max(2 ** 50)
+    .optional(),
+  /** `--stream-idle-ms`: a stream silent this long mid-image fails. */
+  streamIdleMs: z.int().min(10).max(86_400_000).optional(),
+  /** `--log-file`: the writer's log (default: the duplicator's stderr). Relative to the config file. */
+  logFile: z.string().min(1).optional(),
+  /** `--log-level` of the writer (default `logLevel`). */
+  logLevel: z.enum(LOG_LEVELS).optional(),
+});
+export type WriterSettings = z.infer<typeof writerSettings>;
+
 const pool = z.strictObject({
   cartridges: z.int().min(1).max(10_000),
   capacityBytes: z
@@ -110,6 +134,15 @@ export const configSchema = z.strictObject({
         profile: z.string().min(1).max(32).optional(),
         /** Faults the writer's virtual drive injects (tests and drills); virtual drives only. */
         faults: faultPlan.optional(),
+        /** Options of this drive's tape writer (passed as its command-line flags). */
+        writer: writerSettings.optional(),
+        /** The cartridge loaded in a standalone drive (iscsi://, sg:, st:); a library moves its own. */
+        medium: z
+          .strictObject({
+            barcode: z.string().regex(BARCODE, 'must be 1..32 characters of A-Z a-z 0-9 . _ -'),
+            pool: z.string().min(1, 'must name a pool of library.pools'),
+          })
+          .optional(),
       }),
     )
     .min(1, 'must list at least one drive')
@@ -168,6 +201,11 @@ export const configSchema = z.strictObject({
   defaultDriveRateBytesPerSec: z.number().gt(0).default(400_000_000),
   /** The tape-writer entry point; default packages/tape-writer/dist/main.js of this workspace. */
   writerMain: nonEmptyPath.optional(),
+  /**
+   * Directory of the ipc:// PULL endpoints of `stream` copies (default `<stateDir>/streams`);
+   * `false` refuses `stream` images.
+   */
+  streamDir: z.union([nonEmptyPath, z.literal(false)]).optional(),
   /** How long a graceful stop waits for the writers' `shutdown-ack` and exit, ms. */
   shutdownTimeoutMs: z.int().min(0).max(600_000).default(10_000),
   /** Period of the planning/heartbeat tick, ms. */
@@ -189,6 +227,10 @@ export interface DriveConfig {
   readonly profile?: string;
   /** A validated fault plan for the writer's virtual drive. */
   readonly faults?: FaultPlan;
+  /** Tape-writer settings (`logFile` absolute). */
+  readonly writer?: WriterSettings;
+  /** The cartridge loaded in a standalone drive: registered in the catalog, reported as loaded. */
+  readonly medium?: { readonly barcode: string; readonly pool: string };
 }
 
 /** A validated configuration: every path absolute, every default filled in. */
@@ -228,6 +270,8 @@ export interface DuplicatorConfig {
   readonly freezeAfterMediumErrors: number;
   readonly defaultDriveRateBytesPerSec: number;
   readonly writerMain?: string | undefined;
+  /** Where stream copies' PULL endpoints live; undefined = `stream` images are refused. */
+  readonly streamDir: string | undefined;
   readonly shutdownTimeoutMs: number;
   readonly tickMs: number;
   readonly maxFrameBytes: number;
@@ -254,6 +298,21 @@ function ipcEndpoint(file: string, option: string): string {
     throw new ConfigError(option, `ipc socket path longer than ${MAX_IPC_PATH} bytes (${file}); set it`);
   }
   return `ipc://${file}`;
+}
+
+/** The longest stream endpoint file under the stream directory: `/i<15 digits>c<copy>.sock`. */
+const LONGEST_STREAM_FILE = '/i999999999999999c8.sock';
+
+function resolveStreamDir(value: string | false | undefined, stateDir: string, baseDir: string) {
+  if (value === false) return undefined;
+  const dir = value === undefined ? `${stateDir}/streams` : absolute(value, baseDir);
+  if (Buffer.byteLength(dir + LONGEST_STREAM_FILE) > MAX_IPC_PATH) {
+    throw new ConfigError(
+      'streamDir',
+      `${dir} is too long for ipc:// stream endpoints (at most ${MAX_IPC_PATH - LONGEST_STREAM_FILE.length} bytes); set a shorter one or false`,
+    );
+  }
+  return dir;
 }
 
 /** True for tcp:// endpoints on a loopback address; false for ipc/inproc and any other host. */
@@ -291,11 +350,24 @@ export function validateConfig(document: unknown, baseDir: string): DuplicatorCo
   const stateDir = absolute(c.stateDir, baseDir);
   const ids = new Set<string>();
   const specs = new Set<string>();
+  const barcodes = new Set<string>();
   for (const [i, d] of c.drives.entries()) {
     if (ids.has(d.id)) throw new ConfigError(`drives.${i}.id`, `repeats drive id ${JSON.stringify(d.id)}`);
     if (specs.has(d.spec)) throw new ConfigError(`drives.${i}.spec`, 'names a drive listed twice');
     ids.add(d.id);
     specs.add(d.spec);
+    if (d.medium !== undefined) {
+      if (d.spec.startsWith('virtual:')) {
+        throw new ConfigError(`drives.${i}.medium`, 'a virtual: drive gets its cartridges from its library');
+      }
+      if (c.library.pools[d.medium.pool] === undefined) {
+        throw new ConfigError(`drives.${i}.medium.pool`, 'names a pool not in library.pools');
+      }
+      if (barcodes.has(d.medium.barcode)) {
+        throw new ConfigError(`drives.${i}.medium.barcode`, 'names a cartridge loaded in another drive');
+      }
+      barcodes.add(d.medium.barcode);
+    }
     if (d.faults !== undefined) {
       if (!d.spec.startsWith('virtual:')) {
         throw new ConfigError(`drives.${i}.faults`, 'only a virtual: drive can inject faults');
@@ -386,6 +458,15 @@ export function validateConfig(document: unknown, baseDir: string): DuplicatorCo
       spec: d.spec,
       ...(d.profile === undefined ? {} : { profile: d.profile }),
       ...(d.faults === undefined ? {} : { faults: d.faults as FaultPlan }),
+      ...(d.writer === undefined
+        ? {}
+        : {
+            writer: {
+              ...d.writer,
+              ...(d.writer.logFile === undefined ? {} : { logFile: absolute(d.writer.logFile, baseDir) }),
+            },
+          }),
+      ...(d.medium === undefined ? {} : { medium: { ...d.medium } }),
     })),
     library: { dir: absolute(c.library.dir ?? `${stateDir}/library`, baseDir), pools: c.library.pools },
     dsu,
@@ -399,6 +480,7 @@ export function validateConfig(document: unknown, baseDir: string): DuplicatorCo
     freezeAfterMediumErrors: c.freezeAfterMediumErrors,
     defaultDriveRateBytesPerSec: c.defaultDriveRateBytesPerSec,
     writerMain: c.writerMain === undefined ? undefined : absolute(c.writerMain, baseDir),
+    streamDir: resolveStreamDir(c.streamDir, stateDir, baseDir),
     shutdownTimeoutMs: c.shutdownTimeoutMs,
     tickMs: c.tickMs,
     maxFrameBytes: c.maxFrameBytes,

@@ -135,6 +135,7 @@ export class DuplicatorServer {
     });
     try {
       for (const library of libraries) await registerMedia(library, catalog);
+      registerLoadedMedia(c, catalog);
     } catch (error) {
       catalog.close();
       throw error;
@@ -312,10 +313,11 @@ export class DuplicatorServer {
           continue;
         }
         try {
-          const m = decode(frame, {
+          const decoded = decode(frame, {
             accept: WRITER_TO_DUPLICATOR_TYPES,
             maxFrameBytes: this.#config.maxFrameBytes,
           });
+          const m = decoded.type === 'hello' ? this.#withLoadedMedium(driveId, decoded) : decoded;
           if (
             (m.type === 'hello' || m.type === 'heartbeat' || m.type === 'drive-error') &&
             m.driveId !== driveId
@@ -348,6 +350,17 @@ export class DuplicatorServer {
     } catch (error) {
       if (!this.#writers.closed) this.#log.error({ err: (error as Error).message }, 'writer socket failed');
     }
+  }
+
+  /**
+   * A standalone drive's writer cannot tell which cartridge is loaded (a real drive reports no
+   * barcode): its `hello` is completed with the one the configuration names, so the coordinator
+   * keeps that drive on it. A writer that names a cartridge itself is believed.
+   */
+  #withLoadedMedium(driveId: string, m: Extract<Message, { type: 'hello' }>): typeof m {
+    if (m.medium !== undefined) return m;
+    const loaded = this.#config.drives.find((d) => d.id === driveId)?.medium;
+    return loaded === undefined ? m : { ...m, medium: loaded.barcode };
   }
 
   #send(outbox: Outbox, envelope: Buffer[], m: Message): void {
@@ -432,5 +445,20 @@ async function registerMedia(library: VirtualLibrary, catalog: Catalog): Promise
   const known = new Set(catalog.listMedia({ limit: 1_000_000 }).map((m) => m.barcode));
   for (const cartridge of await library.list()) {
     if (!known.has(cartridge.barcode)) catalog.addMedium(cartridge.barcode, cartridge.pool, cartridge.state);
+  }
+}
+
+/**
+ * Makes the cartridges loaded in standalone drives known to the catalog, active in their pool: each
+ * is its drive's medium from the first request on. One the catalog already knows keeps its state.
+ */
+function registerLoadedMedia(c: DuplicatorConfig, catalog: Catalog): void {
+  for (const d of c.drives) {
+    if (d.medium === undefined) continue;
+    try {
+      catalog.getMedium(d.medium.barcode);
+    } catch {
+      catalog.addMedium(d.medium.barcode, d.medium.pool, 'active');
+    }
   }
 }

@@ -62,6 +62,19 @@ export class WriterRouter {
     );
   }
 
+  /** Any message of `type` matching `match`, received before or after the call (unordered). */
+  find<T extends WriterToDuplicator['type']>(
+    type: T,
+    match: (m: MessageOf<T>) => boolean = () => true,
+  ): Promise<MessageOf<T>> {
+    const test = (m: WriterToDuplicator): boolean => m.type === type && match(m as MessageOf<T>);
+    const found = this.inbox.find(test);
+    if (found !== undefined) return Promise.resolve(found as MessageOf<T>);
+    return new Promise((resolve) =>
+      this.#waiters.push({ match: test, resolve: (m) => resolve(m as MessageOf<T>) }),
+    );
+  }
+
   send(driveId: string, message: Message): Promise<void> {
     return this.#socket.send([driveId, encode(message)]);
   }

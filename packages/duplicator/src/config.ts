@@ -202,8 +202,8 @@ export const configSchema = z.strictObject({
   /** The tape-writer entry point; default packages/tape-writer/dist/main.js of this workspace. */
   writerMain: nonEmptyPath.optional(),
   /**
-   * Directory of the ipc:// PULL endpoints of `stream` copies (default `<stateDir>/streams`);
-   * `false` refuses `stream` images.
+   * Directory of the ipc:// PULL endpoints of `stream` copies (default `<stateDir>/streams` when
+   * that path is short enough for ipc endpoints); `false` refuses `stream` images.
    */
   streamDir: z.union([nonEmptyPath, z.literal(false)]).optional(),
   /** How long a graceful stop waits for the writers' `shutdown-ack` and exit, ms. */
@@ -306,7 +306,10 @@ const LONGEST_STREAM_FILE = '/i999999999999999c8.sock';
 function resolveStreamDir(value: string | false | undefined, stateDir: string, baseDir: string) {
   if (value === false) return undefined;
   const dir = value === undefined ? `${stateDir}/streams` : absolute(value, baseDir);
-  if (Buffer.byteLength(dir + LONGEST_STREAM_FILE) > MAX_IPC_PATH) {
+  const fits = Buffer.byteLength(dir + LONGEST_STREAM_FILE) <= MAX_IPC_PATH;
+  // A default that does not fit only means stream images are refused until a short one is set.
+  if (value === undefined) return fits ? dir : undefined;
+  if (!fits) {
     throw new ConfigError(
       'streamDir',
       `${dir} is too long for ipc:// stream endpoints (at most ${MAX_IPC_PATH - LONGEST_STREAM_FILE.length} bytes); set a shorter one or false`,

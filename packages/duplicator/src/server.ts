@@ -21,7 +21,7 @@ import { type FaultPlan, parseVirtualDriveSpec, VirtualLibrary } from '@tapedup/
 import type { Logger } from 'pino';
 import * as zmq from 'zeromq';
 import { Catalog } from './catalog';
-import type { DuplicatorConfig } from './config';
+import type { DuplicatorConfig, WriterSettings } from './config';
 import { Coordinator } from './coordinator/coordinator';
 import type { Output } from './coordinator/outputs';
 import { Supervisor, writerMainPath } from './supervisor';
@@ -93,6 +93,7 @@ export class DuplicatorServer {
         freezeAfterMediumErrors: c.freezeAfterMediumErrors,
         defaultRateBytesPerSec: c.defaultDriveRateBytesPerSec,
         startupSettleMs: c.startupSettleMs,
+        streamDir: c.streamDir,
       },
       inspectSource: (path) => {
         try {
@@ -127,6 +128,8 @@ export class DuplicatorServer {
   static async start(options: ServerOptions): Promise<DuplicatorServer> {
     const c = options.config;
     await mkdir(c.stateDir, { recursive: true });
+    // The writers bind the stream copies' ipc endpoints here.
+    if (c.streamDir !== undefined) await mkdir(c.streamDir, { recursive: true });
     const libraries = await openLibraries(c);
     const catalog = new Catalog({
       path: c.catalog,
@@ -414,13 +417,21 @@ export class DuplicatorServer {
 /** The writer's command line for one drive. */
 export function writerArgs(
   c: DuplicatorConfig,
-  d: { id: string; spec: string; faults?: FaultPlan | undefined },
+  d: { id: string; spec: string; faults?: FaultPlan | undefined; writer?: WriterSettings | undefined },
 ): string[] {
   const args = ['--drive-id', d.id, '--drive', d.spec, '--connect', c.endpoints.writers];
   for (const [name, root] of Object.entries(c.dsu)) args.push('--dsu', `${name}=${root}`);
-  args.push('--clock-scale', String(c.clockScale), '--log-level', c.logLevel);
+  args.push('--clock-scale', String(c.clockScale), '--log-level', d.writer?.logLevel ?? c.logLevel);
   args.push('--heartbeat-ms', String(c.heartbeat.intervalMs));
   if (d.faults !== undefined) args.push('--faults', JSON.stringify(d.faults));
+  const w = d.writer ?? {};
+  const mpx = w.mpx ?? c.policy.mpxFactor;
+  if (mpx !== undefined) args.push('--mpx', String(mpx));
+  if (w.minFragmentMs !== undefined) args.push('--min-fragment-ms', String(w.minFragmentMs));
+  if (w.maxFragmentBytes !== undefined) args.push('--max-fragment-size', String(w.maxFragmentBytes));
+  if (w.streamIdleMs !== undefined) args.push('--stream-idle-ms', String(w.streamIdleMs));
+  if (w.appendOnly === true) args.push('--append-only');
+  if (w.logFile !== undefined) args.push('--log-file', w.logFile);
   return args;
 }
 

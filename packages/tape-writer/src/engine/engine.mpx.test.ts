@@ -216,6 +216,11 @@ describe('WriterEngine MPX', () => {
     expect(stats.pickup.p50Ms).toBeGreaterThanOrEqual(0);
     expect(stats.pickup.p99Ms).toBeGreaterThanOrEqual(stats.pickup.p50Ms);
     expect(stats.pickup.maxMs).toBeGreaterThanOrEqual(stats.pickup.p99Ms);
+    console.info(
+      `pickup latency over ${stats.pickup.count} images (model ms): p50 ${stats.pickup.p50Ms.toFixed(1)}, ` +
+        `p90 ${stats.pickup.p90Ms.toFixed(1)}, p99 ${stats.pickup.p99Ms.toFixed(1)}, max ${stats.pickup.maxMs.toFixed(1)}; ` +
+        `fragments ${stats.fragments} ${JSON.stringify(stats.fragmentEnds)}; joins ${stats.joins}`,
+    );
 
     // The tape: every image restores byte for byte, from the position the catalog would hold.
     const listing = await listTape(r.drive);

@@ -956,6 +956,7 @@ export class WriterEngine {
     const current = [...(this.#fragment?.finished ?? []), ...this.#active].map((r) => r.copyId);
     this.#log.warn({ err: error, current }, 'write failed');
     this.#fragment = undefined;
+    this.#lastDecision = undefined;
     await this.#closeActive();
     await this.#failBatch(error, { current });
     if (error instanceof ScsiError && error.category === 'volume-overflow' && medium !== undefined) {

@@ -70,7 +70,7 @@ function spawnWriter() {
       ...['--connect', `ipc://${join(base, 'writers.sock')}`, '--dsu', `main=${dsuDir}`],
       ...['--clock-scale', '1000', '--heartbeat-ms', '100', '--log-level', 'warn'],
       ...['--block-payload-size', '16384', '--mpx', '4', '--min-fragment-ms', '0'],
-      ...['--stream-idle-ms', '400'],
+      ...['--stream-idle-ms', '1000'],
     ],
     { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
   );

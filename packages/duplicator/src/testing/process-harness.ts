@@ -86,6 +86,8 @@ export interface RunningDuplicator {
   child: ChildProcess;
   stderr: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves with the first log line (already logged or still to come) that matches. */
+  waitForLog: (match: (line: Record<string, unknown>) => boolean) => Promise<Record<string, unknown>>;
 }
 
 export function startDuplicator(configFile: string, env: NodeJS.ProcessEnv = {}): RunningDuplicator {
@@ -101,7 +103,25 @@ export function startDuplicator(configFile: string, env: NodeJS.ProcessEnv = {})
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((ok) =>
     child.once('exit', (code, signal) => ok({ code, signal })),
   );
-  return { child, stderr: () => err, exited };
+  const waitForLog = (match: (line: Record<string, unknown>) => boolean) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const check = (): boolean => {
+        const hit = logLines(err).find(match);
+        if (hit === undefined) return false;
+        child.stderr?.off('data', onData);
+        child.off('exit', onExit);
+        resolve(hit);
+        return true;
+      };
+      const onData = () => void check();
+      const onExit = () => {
+        if (!check()) reject(new Error(`duplicator exited before the awaited log line: ${err.slice(-2000)}`));
+      };
+      if (check()) return;
+      child.stderr?.on('data', onData);
+      child.once('exit', onExit);
+    });
+  return { child, stderr: () => err, exited, waitForLog };
 }
 
 /** Log lines (pino JSON) of the duplicator and its writers, parsed where they are JSON. */

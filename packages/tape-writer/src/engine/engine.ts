@@ -1156,7 +1156,14 @@ export class WriterEngine {
     };
     if (options.re !== undefined) fields.re = options.re;
     this.#emit('sync-failed', fields);
-    this.#log.warn({ batchId: fields.batchId, failed: failed.length, sense: fields.sense }, 'batch failed');
+    // The duplicator fails and requeues every copy assigned here, written or not: writing the queued
+    // ones anyway would put stale attempts on tape and send reports it can only refuse.
+    const queued = this.#queue.filter((s) => s.kind === 'item').length;
+    this.#queue = this.#queue.filter((s) => s.kind !== 'item');
+    this.#log.warn(
+      { batchId: fields.batchId, failed: failed.length, droppedQueued: queued, sense: fields.sense },
+      'batch failed',
+    );
     if (batch === undefined) return;
     try {
       await this.#moveTo(batch.lastGood);

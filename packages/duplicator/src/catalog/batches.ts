@@ -229,6 +229,35 @@ export function commitBatch(s: Store, batchId: number, input: CommitBatchInput):
 }
 
 /**
+ * The medium's committed end when the copy's current attempt started writing: the position after the last
+ * sync recorded on that medium before then (the data area's start when there was none). A copy's data can
+ * never lie before it; it may lie before the medium's committed end now, when the copy was multiplexed into a
+ * fragment that a sync ended for another image while this one went on (its trailer in a later fragment).
+ */
+function committedEndWhenStarted(s: Store, copy: CopyRow, medium: string): TapePosition {
+  const started = s
+    .stmt<{ id: number | null }>(
+      "SELECT MAX(id) AS id FROM events WHERE entity = 'copy' AND subject = ? AND to_state = 'writing'",
+    )
+    .get(String(copy.id))?.id;
+  // No record of the attempt starting: nothing may lie inside committed data.
+  if (started === undefined || started === null) {
+    return { fileNumber: Number.MAX_SAFE_INTEGER, blockAddress: Number.MAX_SAFE_INTEGER };
+  }
+  const row = s
+    .stmt<{ detail: string | null }>(
+      `SELECT ev.detail FROM events ev JOIN batches b ON ev.entity = 'batch' AND ev.subject = CAST(b.id AS TEXT)
+       WHERE b.medium = ? AND ev.to_state = 'synced' AND ev.id < ? ORDER BY ev.id DESC LIMIT 1`,
+    )
+    .get(medium, started);
+  const at =
+    row?.detail == null
+      ? undefined
+      : (JSON.parse(row.detail) as { positionAfterSync?: TapePosition }).positionAfterSync;
+  return at ?? { fileNumber: 0, blockAddress: 0 };
+}
+
+/**
  * Checks a committed copy's fragments against the batch and the media, and returns them (the implied single
  * fragment when none were given). Throws `BAD_FRAGMENTS` or `BAD_POSITION`.
  */
@@ -285,8 +314,12 @@ export function checkFragments(
       // Data of this batch lies after the medium's committed end and before the position the sync confirmed.
       // An earlier fragment of a multiplexed copy may precede the committed end: a sync ended the fragment it
       // shared with an image that completed there, so it is covered by that earlier sync.
+      // An earlier fragment of the copy may lie inside committed data (a later sync covered it); its last one
+      // may too when it began before the committed end as it stood when the copy started (an MPX fragment a
+      // sync ended for another image while this one went on), never before that.
       const earlier = index < fragments.length - 1;
-      if (!earlier && (f.fileNumber < last.fileNumber || f.blockAddress < last.blockAddress)) {
+      const before = (p: TapePosition) => f.fileNumber < p.fileNumber || f.blockAddress < p.blockAddress;
+      if (!earlier && before(last) && before(committedEndWhenStarted(s, copy, f.medium))) {
         throw fail('BAD_POSITION', `fragment ${index} lies inside committed data`, {
           fragment: f,
           lastCommitted: last,

@@ -14,7 +14,7 @@ describe('a multiplexed copy split across a sync', () => {
     const cat = fx.catalog;
     cat.addMedium('M1', 'p', 'active');
     cat.registerDrive('d1', 'virtual:/lib#drive1');
-    cat.submitRequest({ id: 'r', pool: 'p', images: images(2, 1000) });
+    cat.submitRequest({ id: 'r', pool: 'p', images: images(3, 1000) });
     cat.startWriting(1, 'd1', 'M1');
     cat.startWriting(2, 'd1', 'M1');
     const b1 = cat.openBatch('d1', 'M1');
@@ -55,17 +55,30 @@ describe('a multiplexed copy split across a sync', () => {
     ]);
   });
 
-  it('still refuses a last fragment inside committed data', () => {
+  it('commits a copy whose only data fragment began before a sync that came while it was written', () => {
     const cat = setup();
     const b2 = cat.openBatch('d1', 'M1');
     cat.markWritten(2, b2.id, { fileNumber: 1, blockAddress: 2, bytes: 1000, sha256: sha(2) });
+    cat.commitBatch(b2.id, {
+      committed: [{ copyId: 2, medium: 'M1', fileNumber: 1, blockAddress: 2, sha256: sha(2) }],
+      positionAfterSync: { fileNumber: 3, blockAddress: 12 },
+      syncDurationMs: 1,
+    });
+    expect(cat.getCopy(2).state).toBe('committed');
+  });
+
+  it('refuses data inside committed data for a copy that started after that data was committed', () => {
+    const cat = setup();
+    cat.startWriting(3, 'd1', 'M1');
+    const b2 = cat.openBatch('d1', 'M1');
+    cat.markWritten(3, b2.id, { fileNumber: 1, blockAddress: 5, bytes: 1000, sha256: sha(3) });
     expect(() =>
       cat.commitBatch(b2.id, {
-        committed: [{ copyId: 2, medium: 'M1', fileNumber: 1, blockAddress: 2, sha256: sha(2) }],
+        committed: [{ copyId: 3, medium: 'M1', fileNumber: 1, blockAddress: 5, sha256: sha(3) }],
         positionAfterSync: { fileNumber: 3, blockAddress: 12 },
         syncDurationMs: 1,
       }),
     ).toThrow(expect.objectContaining({ code: 'BAD_POSITION' }));
-    expect(cat.getCopy(2).state).toBe('written-pending-sync');
+    expect(cat.getCopy(3).state).toBe('written-pending-sync');
   });
 });

@@ -540,9 +540,20 @@ export class Coordinator {
       syncMs = Math.max(0, now - d.syncInFlight.sentAt);
       d.syncInFlight = undefined;
     }
+    // Copies of attempts already failed and requeued are not ours to commit (their reports are
+    // ignored, as for copy-written); the sync says nothing about the copies in flight now.
+    const stale = m.committed.filter((e) => !d.pending.has(e.copyId) && !d.outstanding.has(e.copyId));
+    const committed = m.committed.filter((e) => !stale.includes(e));
+    if (stale.length > 0) {
+      this.#log.warn(
+        { driveId: d.id, batchId: m.batchId, stale: stale.map((e) => e.copyId) },
+        'batch-synced names copies no longer in flight: ignored',
+      );
+    }
     const batch = this.#catalog.openBatchOf(d.id);
+    if (committed.length === 0 && stale.length > 0) return this.plan();
     if (batch === null) {
-      if (m.committed.length === 0) {
+      if (committed.length === 0) {
         this.#recordEmptySync(d, m.position, syncMs);
         return this.plan();
       }
@@ -567,7 +578,7 @@ export class Coordinator {
         length: number;
       }[];
     }[] = [];
-    for (const e of m.committed) {
+    for (const e of committed) {
       const parsed = parseWireCopyId(e.copyId);
       const known = d.pending.get(e.copyId);
       if (parsed === undefined || known === undefined) {

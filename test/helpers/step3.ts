@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DuplicatorEvent } from '@tapedup/protocol';
 import {
@@ -88,12 +89,28 @@ export const REAL_WRITERS = {
   startupSettleMs: 10_000,
 };
 
-/** Starts an installation with `files` in its DSU and the real duplicator + writers; awaits the sockets. */
+export interface DriveEntry {
+  id: string;
+  spec: string;
+  faults?: unknown;
+}
+
+/**
+ * Starts an installation with `files` in its DSU and the real duplicator + writers; awaits the
+ * sockets. `drives` may rewrite the installation's drive list (two virtual drives by default), e.g.
+ * to give one a fault plan.
+ */
 export async function startRun(
   files: Record<string, Buffer>,
   overrides: Record<string, unknown> = {},
+  drives?: (defaults: DriveEntry[], inst: Installation) => DriveEntry[] | Promise<DriveEntry[]>,
 ): Promise<Run> {
   const inst = await makeInstallation(files, { ...REAL_WRITERS, ...overrides });
+  if (drives !== undefined) {
+    const config = JSON.parse(await readFile(inst.configFile, 'utf8')) as { drives: DriveEntry[] };
+    config.drives = await drives(config.drives, inst);
+    await writeFile(inst.configFile, JSON.stringify(config, null, 2));
+  }
   const dup = startDuplicator(inst.configFile);
   const sched = new TestScheduler(inst);
   const earlier: DuplicatorEvent[][] = [];
@@ -442,4 +459,27 @@ export async function restoreAndCompare(run: Run, view: CatalogView): Promise<st
     }
   }
   return problems;
+}
+
+/** Resolves with the first log line of the current duplicator (or its writers) matching `pred`. */
+export function waitLog(
+  run: Run,
+  pred: (line: Record<string, unknown>) => boolean,
+): Promise<Record<string, unknown>> {
+  const dup = run.dup;
+  const found = () => logLines(dup.stderr()).find(pred);
+  return orDeath(
+    dup,
+    new Promise((ok) => {
+      const check = () => {
+        const line = found();
+        if (line === undefined) return;
+        dup.child.stderr?.off('data', check);
+        ok(line);
+      };
+      // The harness appends to stderr() on 'data' too; this listener runs after its own.
+      dup.child.stderr?.on('data', check);
+      check();
+    }),
+  );
 }

@@ -1,0 +1,123 @@
+/**
+ * Step 4, spanning end to end: small cartridges (3 MB) and a duplication of about 7 MB through the
+ * built duplicator and a real tape writer (MPX 2). At early warning the writer ends the fragment,
+ * syncs and reports the medium full; the duplicator marks it full, takes the next scratch cartridge
+ * and continues the same copies there. Afterwards the tape-format reader restores every image from
+ * the cartridges, following the ones that span from one cartridge to the next.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { VirtualLibrary } from '@tapedup/virtual-drive';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  ensureBuilt,
+  type Installation,
+  makeInstallation,
+  type RunningDuplicator,
+  startDuplicator,
+  TAPE_WRITER,
+  TestScheduler,
+} from '../packages/duplicator/src/testing/process-harness';
+import { eventsOf, openMedia, readLog, requestDone, restoreCopy, stopDuplicator } from './helpers/step4';
+
+const IMAGES = 10;
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const files: Record<string, Buffer> = {};
+for (let i = 0; i < IMAGES; i++) files[`span/i${i}.img`] = randomBytes(600_000 + i * 23_000);
+
+let inst: Installation | undefined;
+let dup: RunningDuplicator | undefined;
+let sched: TestScheduler | undefined;
+let dir: string | undefined;
+
+afterAll(async () => {
+  sched?.close();
+  if (dup) await stopDuplicator(dup);
+  if (inst) await rm(inst.dir, { recursive: true, force: true });
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe.skipIf(!existsSync(TAPE_WRITER))('a duplication larger than one cartridge', () => {
+  it('spans cartridges and every image restores byte-identical across them', async () => {
+    ensureBuilt();
+    dir = await mkdtemp('/tmp/s4s-');
+    const writerLog = join(dir, 'd0.log');
+    const libraryDir = join(dir, 'lib');
+    inst = await makeInstallation(files, {
+      writerMain: TAPE_WRITER,
+      clockScale: 200,
+      drives: [
+        {
+          id: 'd0',
+          spec: `virtual:${libraryDir}#drive0`,
+          writer: { mpx: 2, minFragmentMs: 0, logFile: writerLog },
+        },
+      ],
+      library: { pools: { default: { cartridges: 4, capacityBytes: 3_000_000 } } },
+      policy: { policy: 'fixed', fixedBatchImages: 4 },
+      heartbeat: { intervalMs: 500, timeoutMs: 10_000 },
+    });
+    dup = startDuplicator(inst.configFile);
+    sched = new TestScheduler(inst);
+    const d = dup;
+    const s = sched;
+    await Promise.race([
+      s.ready,
+      d.exited.then((e) => {
+        throw new Error(`duplicator exited (${e.code}/${e.signal}): ${d.stderr().slice(-3000)}`);
+      }),
+    ]);
+    const names = Object.keys(files);
+    const reply = await s.request({
+      v: 1,
+      type: 'submit',
+      id: 'span1',
+      images: names.map((n, i) => ({
+        backupId: `i${i}`,
+        sizeBytes: files[n]!.length,
+        source: { kind: 'disk' as const, dsu: 'dsu1', path: n },
+      })),
+      copies: 1,
+      pool: 'default',
+      priority: 50,
+    });
+    expect(reply.type, JSON.stringify(reply)).toBe('accepted');
+    if (reply.type !== 'accepted') return;
+    const done = await requestDone(s, d, reply.requestId);
+    expect(done, d.stderr().slice(-4000)).toMatchObject({ outcome: 'done', committed: IMAGES, failed: 0 });
+    // Nothing failed on the way: the copy cut at early warning continued, it was not restarted.
+    expect(eventsOf(s, 'image-failed')).toEqual([]);
+    const committed = eventsOf(s, 'image-committed');
+    expect(committed).toHaveLength(IMAGES);
+
+    await stopDuplicator(d);
+    const lines = await readLog(writerLog);
+    const full = lines.filter((l) => l.msg === 'early warning: medium full');
+    expect(full.length).toBeGreaterThanOrEqual(1);
+    expect(lines.some((l) => l.msg === 'continuing copy on a new medium')).toBe(true);
+
+    // The cartridges in the order the writer mounted them; the first one(s) ended full.
+    const used = [...new Set(lines.filter((l) => l.msg === 'medium ready').map((l) => String(l.medium)))];
+    expect(used.length).toBeGreaterThanOrEqual(2);
+    const library = await VirtualLibrary.open(libraryDir);
+    const states = new Map((await library.list()).map((c) => [c.barcode, c.state]));
+    for (const b of used.slice(0, full.length)) expect(states.get(b)).toBe('full');
+
+    const media = await openMedia(libraryDir, used);
+    try {
+      const spanned: string[] = [];
+      for (const c of committed) {
+        const r = await restoreCopy(media, used, c);
+        expect(r.sha256).toBe(c.sha256);
+        expect(sha(r.bytes), c.backupId).toBe(sha(files[`span/${c.backupId}.img`]!));
+        if (r.media.length > 1) spanned.push(c.backupId);
+      }
+      // At least one image lies on two cartridges, and it restored whole.
+      expect(spanned.length).toBeGreaterThanOrEqual(1);
+    } finally {
+      await media.close();
+    }
+  }, 180_000);
+});

@@ -98,6 +98,7 @@ describe.skipIf(!existsSync(TAPE_WRITER))(
       expect(view.copies).toHaveLength(images);
       expect(view.copies.every((c) => c.state === 'committed')).toBe(true);
       // Copies in flight at the kill were requeued by the restart, not by a device error.
+      expect(view.copies.some((c) => c.errors.length > 0)).toBe(true);
       for (const c of view.copies) expect(c.errors.every((e) => e.code === 'DUPLICATOR_RESTART')).toBe(true);
       const tapes = await readTapes(run.inst, [...new Set(view.copies.map((c) => c.medium!))]);
       expect(tapeVersusCatalog(view, tapes)).toEqual([]);

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DriveSpec } from '@tapedup/protocol';
-import type { TapeDevice } from '@tapedup/scsi';
+import { ScsiError, type TapeDevice } from '@tapedup/scsi';
 import {
   type FaultPlan,
   MemoryMedium,
@@ -41,6 +41,11 @@ export interface OpenDeviceOptions {
   loadNative?: () => Promise<{ openDeviceSpec(spec: string): Promise<TapeDevice> }>;
   /** Faults a virtual drive injects (ignored by other transports; the options refuse them there). */
   faults?: FaultPlan;
+  /**
+   * How long a real device keeps trying to reconnect, once open, while its target refuses the
+   * connection (an iSCSI target restarting), before the command fails. Default 5 minutes.
+   */
+  reconnectWindowMs?: number;
 }
 
 export class DeviceOpenError extends Error {
@@ -90,7 +95,12 @@ export async function openDevice(spec: string, options: OpenDeviceOptions): Prom
       cause,
     );
   }
-  const device = await native.openDeviceSpec(spec);
+  // Opening fails at once on a wrong path or an unreachable target (the writer then exits with that
+  // typed error and is restarted with backoff); once open, a target that goes away is waited for.
+  const device = new ReconnectingDevice(await native.openDeviceSpec(spec), {
+    windowMs: options.reconnectWindowMs ?? DEFAULT_RECONNECT_WINDOW_MS,
+    logger: options.logger,
+  });
   const identity = await device.inquiry();
   return {
     device,
@@ -161,4 +171,127 @@ async function openVirtual(spec: string, options: OpenDeviceOptions): Promise<Op
       await drive.close();
     },
   };
+}
+
+export const DEFAULT_RECONNECT_WINDOW_MS = 5 * 60_000;
+
+/**
+ * Transport errors a device raises only while connecting, before any command reached the drive:
+ * retrying the command after such an error can neither repeat nor skip anything on tape.
+ */
+const CONNECT_ERRNOS = new Set(['ECONNREFUSED', 'ELOGIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN']);
+
+function isConnectFailure(error: unknown): error is ScsiError {
+  return (
+    error instanceof ScsiError &&
+    error.category === 'transport' &&
+    CONNECT_ERRNOS.has(String((error as { errno?: unknown }).errno))
+  );
+}
+
+export interface ReconnectingDeviceOptions {
+  /** How long one command keeps retrying a refused connection before it fails, ms. */
+  windowMs: number;
+  logger: EngineLogger;
+  /** First delay between attempts, ms (doubles up to `maxDelayMs`). Default 100. */
+  initialDelayMs?: number;
+  /** Default 5000. */
+  maxDelayMs?: number;
+  /** Waits `ms` (tests inject their own). */
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}
+
+/**
+ * A real device whose target may go away and come back (an iSCSI target restarting). A command
+ * that fails while connecting — nothing was sent — is tried again, with growing delays, until the
+ * connection is back or `windowMs` has passed; any other failure, including a connection lost in
+ * the middle of a command, is passed on at once, so the batch it hits fails as it must. After a
+ * reconnect the device knows no position: the writer repositions from its catalog position first.
+ */
+export class ReconnectingDevice implements TapeDevice {
+  readonly name: string;
+  readonly #device: TapeDevice;
+  readonly #o: Required<Omit<ReconnectingDeviceOptions, 'logger'>> & { logger: EngineLogger };
+
+  constructor(device: TapeDevice, options: ReconnectingDeviceOptions) {
+    this.#device = device;
+    this.name = device.name;
+    this.#o = {
+      initialDelayMs: 100,
+      maxDelayMs: 5000,
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      now: Date.now,
+      ...options,
+    };
+  }
+
+  async #retry<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    const started = this.#o.now();
+    let delay = this.#o.initialDelayMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await run();
+        if (attempt > 1) this.#o.logger.info({ device: this.name, operation, attempt }, 'device reconnected');
+        return result;
+      } catch (error) {
+        if (!isConnectFailure(error) || this.#o.now() - started + delay > this.#o.windowMs) throw error;
+        this.#o.logger.warn(
+          { device: this.name, operation, attempt, code: error.code, retryInMs: delay },
+          'device unreachable; retrying',
+        );
+        await this.#o.sleep(delay);
+        delay = Math.min(this.#o.maxDelayMs, delay * 2);
+      }
+    }
+  }
+
+  open() {
+    return this.#device.open();
+  }
+  close() {
+    return this.#device.close();
+  }
+  capabilities() {
+    return this.#device.capabilities();
+  }
+  inquiry() {
+    return this.#retry('inquiry', () => this.#device.inquiry());
+  }
+  testUnitReady() {
+    return this.#retry('testUnitReady', () => this.#device.testUnitReady());
+  }
+  writeBlock(...args: Parameters<TapeDevice['writeBlock']>) {
+    return this.#retry('writeBlock', () => this.#device.writeBlock(...args));
+  }
+  writeFilemarks(...args: Parameters<TapeDevice['writeFilemarks']>) {
+    return this.#retry('writeFilemarks', () => this.#device.writeFilemarks(...args));
+  }
+  readBlock(...args: Parameters<TapeDevice['readBlock']>) {
+    return this.#retry('readBlock', () => this.#device.readBlock(...args));
+  }
+  space(...args: Parameters<TapeDevice['space']>) {
+    return this.#retry('space', () => this.#device.space(...args));
+  }
+  locate(...args: Parameters<TapeDevice['locate']>) {
+    return this.#retry('locate', () => this.#device.locate(...args));
+  }
+  readPosition() {
+    return this.#retry('readPosition', () => this.#device.readPosition());
+  }
+  rewind() {
+    return this.#retry('rewind', () => this.#device.rewind());
+  }
+  load() {
+    return this.#retry('load', () => this.#device.load());
+  }
+  unload() {
+    return this.#retry('unload', () => this.#device.unload());
+  }
+  setAppendOnly(...args: Parameters<TapeDevice['setAppendOnly']>) {
+    return this.#retry('setAppendOnly', () => this.#device.setAppendOnly(...args));
+  }
+  allowOverwrite(...args: Parameters<TapeDevice['allowOverwrite']>) {
+    return this.#retry('allowOverwrite', () => this.#device.allowOverwrite(...args));
+  }
 }

@@ -320,7 +320,7 @@ describe.skipIf(skip !== undefined)(
       );
     }, 240_000);
 
-    it('an unreachable portal or a wrong target gives a typed error in the log and restarts with backoff', async () => {
+    it('an unreachable portal, a wrong target, a wrong path or a bad spec: a typed error in the log, restarts with backoff', async () => {
       const port = await freePort();
       const bad = await makeInstallation(
         {},
@@ -329,6 +329,8 @@ describe.skipIf(skip !== undefined)(
           drives: [
             { id: 'refused', spec: `iscsi://127.0.0.1:${port}/${target.iqn}/1` },
             { id: 'nologin', spec: `iscsi://127.0.0.1:${target.port}/iqn.2024-01.io.tapedup:nobody/1` },
+            { id: 'nodev', spec: 'sg:/dev/tapedup-no-such-sg' },
+            { id: 'badiqn', spec: `iscsi://127.0.0.1:${target.port}/not-an-iqn/1` },
           ],
           library: { pools: { default: { cartridges: 1, capacityBytes: 256 * 1_000_000 } } },
           dsu: { dsu1: inst.dsu },
@@ -338,12 +340,18 @@ describe.skipIf(skip !== undefined)(
       );
       const d = startDuplicator(bad.configFile);
       try {
+        const expected = [
+          ['refused', { type: 'ScsiTransportError', errno: 'ECONNREFUSED', category: 'transport' }],
+          ['nologin', { type: 'ScsiTransportError', errno: 'ELOGIN', category: 'transport' }],
+          ['nodev', { type: 'ScsiTransportError', errno: 'ENOENT', category: 'transport' }],
+          ['badiqn', { type: 'DeviceSpecError', code: 'SPEC_BAD_IQN' }],
+        ] as const;
         // Four exits per drive: each one logged with the delay before the next start.
         const exits = (driveId: string) =>
           logLines(d.stderr()).filter((l) => l.driveId === driveId && typeof l.restartInMs === 'number');
         await new Promise<void>((resolve, reject) => {
           const check = () => {
-            if (exits('refused').length >= 4 && exits('nologin').length >= 4) return resolve();
+            if (expected.every(([driveId]) => exits(driveId).length >= 4)) return resolve();
             if (d.child.exitCode !== null) return reject(new Error(`duplicator exited: ${d.stderr()}`));
             setImmediate(() => d.child.stderr?.once('data', check));
           };
@@ -351,16 +359,10 @@ describe.skipIf(skip !== undefined)(
         });
         expect(d.child.exitCode, 'the duplicator keeps running').toBeNull();
         const lines = logLines(d.stderr());
-        for (const [driveId, errno] of [
-          ['refused', 'ECONNREFUSED'],
-          ['nologin', 'ELOGIN'],
-        ] as const) {
+        for (const [driveId, error] of expected) {
           const fatal = lines.filter((l) => l.driveId === driveId && l.msg === 'cannot open the drive');
           expect(fatal.length).toBeGreaterThanOrEqual(4);
-          const err = fatal[0]?.err as Record<string, unknown> | undefined;
-          expect(err?.type).toBe('ScsiTransportError');
-          expect(err?.errno).toBe(errno);
-          expect(err?.category).toBe('transport');
+          expect(fatal[0]?.err).toMatchObject(error);
           const delays = exits(driveId).map((l) => Number(l.restartInMs));
           expect(exits(driveId).every((l) => l.code === 1)).toBe(true);
           // Exponential backoff: 100, 200, 400, 800 (the cap), never a tight loop.

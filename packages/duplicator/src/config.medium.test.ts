@@ -55,3 +55,14 @@ describe('drives[].medium (the cartridge loaded in a standalone drive)', () => {
     );
   });
 });
+
+describe('drives[].spec', () => {
+  it('accepts the four transports and refuses anything else naming the option', () => {
+    for (const spec of [iscsi(1), 'sg:/dev/sg1', 'st:/dev/nst0', 'virtual:/lib#drive0']) {
+      expect(validateConfig({ ...base, drives: [{ id: 'd0', spec }] }, '/').drives[0]?.spec).toBe(spec);
+    }
+    for (const spec of ['/dev/nst0', 'tape0', 'iscsi:/host/iqn/1', 'sg:', 'st:nst0', '']) {
+      expect(optionOf([{ id: 'd0', spec }])).toBe('drives.0.spec');
+    }
+  });
+});

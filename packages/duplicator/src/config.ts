@@ -130,7 +130,12 @@ export const configSchema = z.strictObject({
     .array(
       z.strictObject({
         id: z.string().regex(DRIVE_ID, 'must be 1..64 characters of A-Z a-z 0-9 _ -'),
-        spec: z.string().min(1, 'must be a drive spec such as virtual:<dir>#<drive>'),
+        spec: z
+          .string()
+          .regex(
+            /^(virtual:|iscsi:\/\/|sg:\/|st:\/)\S/,
+            'must be a drive spec: virtual:<dir>#<drive>, iscsi://host[:port]/<iqn>/<lun>, sg:/dev/sgN or st:/dev/nstN',
+          ),
         profile: z.string().min(1).max(32).optional(),
         /** Faults the writer's virtual drive injects (tests and drills); virtual drives only. */
         faults: faultPlan.optional(),

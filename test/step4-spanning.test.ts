@@ -5,9 +5,11 @@
  * and continues the same copies there. Afterwards the tape-format reader restores every image from
  * the cartridges, following the ones that span from one cartridge to the next.
  */
+
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VirtualLibrary } from '@tapedup/virtual-drive';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,6 +17,7 @@ import {
   ensureBuilt,
   type Installation,
   makeInstallation,
+  ROOT,
   type RunningDuplicator,
   startDuplicator,
   TAPE_WRITER,
@@ -106,8 +109,9 @@ describe.skipIf(!existsSync(TAPE_WRITER))('a duplication larger than one cartrid
     for (const b of used.slice(0, full.length)) expect(states.get(b)).toBe('full');
 
     const media = await openMedia(libraryDir, used);
+    const spannedIds: string[] = [];
     try {
-      const spanned: string[] = [];
+      const spanned = spannedIds;
       for (const c of committed) {
         const r = await restoreCopy(media, used, c);
         expect(r.sha256).toBe(c.sha256);
@@ -119,5 +123,36 @@ describe.skipIf(!existsSync(TAPE_WRITER))('a duplication larger than one cartrid
     } finally {
       await media.close();
     }
+
+    // The `tapedup` command reads across cartridges too, from the catalog's fragments.
+    const cli = join(ROOT, 'packages/cli/dist/main.js');
+    if (!existsSync(cli)) return;
+    const cliConfig = join(dir, 'cli.json');
+    await writeFile(
+      cliConfig,
+      JSON.stringify({
+        stateDir: join(inst.dir, 'state'),
+        drives: [{ id: 'd0', spec: `virtual:${libraryDir}#drive0` }],
+        library: { dir: libraryDir, pools: { default: { cartridges: 4, capacityBytes: 3_000_000 } } },
+        dsu: { dsu1: inst.dsu },
+      }),
+    );
+    const run = (args: string[]) =>
+      JSON.parse(
+        execFileSync(process.execPath, [cli, ...args, '--json', '--config', cliConfig], { encoding: 'utf8' }),
+      );
+    for (const backupId of spannedIds) {
+      const out = join(dir, `${backupId}.out`);
+      const restored = run(['restore', backupId, '--out', out]) as { media: string[] };
+      expect(restored.media.length, backupId).toBeGreaterThanOrEqual(2);
+      expect(sha(await readFile(out))).toBe(sha(files[`span/${backupId}.img`]!));
+    }
+    const verified = run(['verify']) as {
+      ok: boolean;
+      checked: number;
+      verified: number;
+      mismatches: unknown[];
+    };
+    expect(verified).toMatchObject({ ok: true, checked: IMAGES, verified: IMAGES, mismatches: [] });
   }, 180_000);
 });

@@ -329,3 +329,36 @@ describe('spanning at early warning', () => {
     expect(x.writer('d0').drain('assign')).toEqual([]);
   });
 });
+
+describe('reports about requeued attempts', () => {
+  it('ignores batch-synced entries of an attempt already failed, keeping the new attempt in flight', () => {
+    const x = setup();
+    x.take(x.coordinator.submit(submit([disk(0)])));
+    connect(x, 'd0');
+    const w = x.writer('d0');
+    const [first] = w.items();
+    x.take(x.coordinator.writerMessage('d0', w.written(first!)));
+    // The batch fails; the copy is requeued and assigned again as attempt 2.
+    x.take(x.coordinator.writerMessage('d0', w.syncFailed()));
+    const [retry] = w.items();
+    expect(retry?.attempt).toBe(2);
+    // A late sync report naming attempt 1 commits nothing and fails nothing.
+    const late = x.take(
+      x.coordinator.writerMessage(
+        'd0',
+        msg('batch-synced', {
+          batchId: 'late',
+          committed: [
+            { copyId: first!.copyId, medium: 'A00001L9', fileNumber: 1, blockAddress: 2, sha256: SHA },
+          ],
+          position: { medium: 'A00001L9', fileNumber: 2, blockAddress: 6 },
+        }),
+      ),
+    );
+    expect(eventsOf(late, 'image-committed')).toEqual([]);
+    expect(eventsOf(late, 'image-failed')).toEqual([]);
+    x.take(x.coordinator.writerMessage('d0', w.written(retry!)));
+    const ok = x.take(x.coordinator.writerMessage('d0', w.synced()));
+    expect(eventsOf(ok, 'image-committed')).toMatchObject([{ backupId: 'b0' }]);
+  });
+});

@@ -10,6 +10,7 @@ export {
   LOG_LEVELS,
   type LogLevel,
   validateConfig,
+  type WriterSettings,
 } from './config';
 export { Coordinator, type CoordinatorDeps, type CoordinatorSettings } from './coordinator/coordinator';
 export type { Output } from './coordinator/outputs';

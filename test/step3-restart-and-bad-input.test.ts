@@ -123,70 +123,55 @@ describe.skipIf(!existsSync(TAPE_WRITER))(
         },
       );
       runs.push(run);
+      const config = JSON.parse(await readFile(run.inst.configFile, 'utf8'));
+      const endpoint = config.endpoints.writers as string;
+      const stranger = writerDealer('intruder', endpoint);
+      const probe = writerDealer('d2', endpoint);
       const requestId = await submit(run, Object.keys(files));
       await nthEvent(run, 'image-written', 1);
 
-      // The scheduler socket.
       const raw = encode({ v: 1, type: 'status', id: 'raw1', requestId: 'req1' });
+      const heartbeat = (driveId: string) =>
+        Buffer.from(
+          encode({ v: 1, type: 'heartbeat', id: 'h1', driveId, at: 1, state: 'idle', stats: stats() }),
+        );
       const schedulerCases: [Uint8Array, string, string | undefined][] = [
         [Buffer.from([0xc1, 0x00]), 'NOT_MSGPACK', undefined],
         [Buffer.from([0x93, 0x01, 0x02, 0x03]), 'NOT_A_MESSAGE', undefined],
         [patchFrame(raw, '\xa1v\x01', '\xa1v\x02'), 'BAD_VERSION', 'v'],
         [patchFrame(raw, 'status', 'statux'), 'UNKNOWN_TYPE', 'type'],
         [patchFrame(raw, 'req1', 're!1'), 'INVALID_FIELD', 'requestId'],
-        [
-          encode({ v: 1, type: 'heartbeat', id: 'h1', driveId: 'd0', at: 1, state: 'idle', stats: stats() }),
-          'UNKNOWN_TYPE',
-          'type',
-        ],
+        [heartbeat('d0'), 'UNKNOWN_TYPE', 'type'],
         [Buffer.alloc(2 * 1024 * 1024, 0x90), 'FRAME_TOO_LARGE', undefined],
       ];
-      for (const [frame, code, field] of schedulerCases) {
-        await run.sched.sendRaw(frame);
-        const reply = await run.sched.reply((r) => r.type === 'error' && r.code === code);
-        expect(reply.type).toBe('error');
-        if (field !== undefined) expect(reply).toMatchObject({ field });
-      }
-
-      // The writers socket: a stranger, then the configured identity d2.
-      const config = JSON.parse(await readFile(run.inst.configFile, 'utf8'));
-      const endpoint = config.endpoints.writers as string;
-      const stranger = writerDealer('intruder', endpoint);
-      await stranger.send(encode({ v: 1, type: 'error', id: 'x1', code: 'X', message: 'hi' }));
-      expect(decodeError((await stranger.receive())[0]!)).toMatchObject({ code: 'UNKNOWN_WRITER' });
-      stranger.close();
-      const probe = writerDealer('d2', endpoint);
+      // On the writers socket: a stranger, then the configured identity d2.
       const writerCases: [Buffer | Buffer[], string, string | undefined][] = [
         [Buffer.from([0xc1, 0x00]), 'NOT_MSGPACK', undefined],
         [Buffer.from([0x92, 0x01, 0x02]), 'NOT_A_MESSAGE', undefined],
         [[Buffer.from('a'), Buffer.from('b')], 'NOT_A_MESSAGE', undefined],
         [Buffer.from(encode({ v: 1, type: 'sync-now', id: 'w1', batchId: 'b1' })), 'UNKNOWN_TYPE', 'type'],
-        [
-          Buffer.from(
-            encode({
-              v: 1,
-              type: 'heartbeat',
-              id: 'w2',
-              driveId: 'd9',
-              at: 1,
-              state: 'idle',
-              stats: stats(),
-            }),
-          ),
-          'INVALID_FIELD',
-          'driveId',
-        ],
+        [heartbeat('d9'), 'INVALID_FIELD', 'driveId'],
         [Buffer.alloc(2 * 1024 * 1024, 0x90), 'FRAME_TOO_LARGE', undefined],
       ];
-      for (const [frame, code, field] of writerCases) {
-        await probe.send(frame);
+      // Everything is sent while the request is being written, then the replies are checked.
+      for (const [frame] of schedulerCases) await run.sched.sendRaw(frame);
+      await stranger.send(encode({ v: 1, type: 'error', id: 'x1', code: 'X', message: 'hi' }));
+      for (const [frame] of writerCases) await probe.send(frame);
+      expect(eventsOf(run.sched.events, 'request-done')).toEqual([]);
+
+      for (const [, code, field] of schedulerCases) {
+        const reply = await run.sched.reply((r) => r.type === 'error' && r.code === code);
+        expect(reply.type).toBe('error');
+        if (field !== undefined) expect(reply).toMatchObject({ field });
+      }
+      expect(decodeError((await stranger.receive())[0]!)).toMatchObject({ code: 'UNKNOWN_WRITER' });
+      stranger.close();
+      for (const [, code, field] of writerCases) {
         const answer = decodeError((await probe.receive())[0]!);
         expect(answer.code).toBe(code);
         if (field !== undefined) expect(answer).toMatchObject({ field });
       }
       probe.close();
-      // All of it arrived while the request was being written.
-      expect(eventsOf(run.sched.events, 'request-done')).toEqual([]);
 
       // Still serving, and the accepted work completes on the real writers.
       const status = await run.sched.request({ v: 1, type: 'status', id: run.sched.nextId(), requestId });
@@ -194,11 +179,15 @@ describe.skipIf(!existsSync(TAPE_WRITER))(
       const done = await requestDone(run, requestId);
       expect(done).toMatchObject({ outcome: 'done', committed: images, failed: 0 });
       expect(run.dup.child.exitCode).toBeNull();
-      // Neither real writer died or was restarted.
+      // No real writer died or was restarted (planning does not wait for d2, so on a loaded machine
+      // one writer may finish the request before the other has even connected).
       const logs = allLogs(run);
-      for (const id of ['d0', 'd1']) {
-        expect(logs.filter((l) => l.msg === 'writer connected' && l.driveId === id)).toHaveLength(1);
-      }
+      const connected = logs.filter((l) => l.msg === 'writer connected').map((l) => String(l.driveId));
+      expect(connected.filter((id) => id === 'd0' || id === 'd1').sort()).toEqual(
+        [...new Set(connected.filter((id) => id === 'd0' || id === 'd1'))].sort(),
+      );
+      expect(connected.length).toBeGreaterThanOrEqual(1);
+      expect(connected).not.toContain('d2');
       expect(logs.some((l) => l.msg === 'writer lost' && l.driveId !== 'd2')).toBe(false);
       await stopRun(run);
       const view = readCatalog(run.inst);

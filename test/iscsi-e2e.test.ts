@@ -61,7 +61,7 @@ const second = makeImages('second', SECOND);
 const files = { ...first, ...second };
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 const byBackupId = new Map(
-  Object.entries(files).map(([path, data]) => [backupIdOf(path), { path, data, sha256: sha(data) }]),
+  Object.entries(files).map(([path, data]) => [backupIdOf(path), { sha256: sha(data) }]),
 );
 
 /** `promise`, or a rejection naming `what` and the end of the processes' log once `ms` have passed. */

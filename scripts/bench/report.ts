@@ -11,6 +11,8 @@ import {
 } from '@tapedup/simulator';
 import type { CatalogFigures, IscsiFigures, Outcome } from './external';
 import { type BenchMode, MODES } from './policy';
+import type { RealtimeFigures } from './realtime';
+import { realtimeSection, realtimeTargetLines } from './realtime-report';
 
 export interface BenchReport {
   readonly mode: BenchMode;
@@ -20,6 +22,8 @@ export interface BenchReport {
   readonly comparisons: readonly Comparison[];
   readonly catalog: Outcome<CatalogFigures>;
   readonly iscsi: Outcome<IscsiFigures>;
+  /** Data path, pickup latency, writer and duplicator memory (real processes, wall time). */
+  readonly realtime: Outcome<RealtimeFigures>;
   /** Benches not run, with the reason. */
   readonly notRun: readonly { readonly name: string; readonly reason: string }[];
 }
@@ -81,6 +85,7 @@ export function targetLines(r: BenchReport): string[] {
       `| iSCSI ≥ 0.8 × the C loop | ${i.ratio.toFixed(3)} × (${i.typescriptMBps} vs ${i.cLoopMBps} MB/s) | ${i.ratio >= 0.8 ? 'met' : `missed by ${pct(0.8 / i.ratio - 1)}`} |`,
     );
   } else lines.push(`| iSCSI ≥ 0.8 × the C loop | not run: ${r.iscsi.reason} | — |`);
+  lines.push(...realtimeTargetLines(r.realtime));
   for (const n of r.notRun) lines.push(`| ${n.name} | not run: ${n.reason} | — |`);
   return lines;
 }
@@ -152,6 +157,8 @@ drive command, and a red rule at every batch end. Under \`sync-every\` the buffe
 image and the drive stops; under \`adaptive\` it stays full and the drive streams.
 
 ![buffer timeline](img/bench-timeline.svg)
+
+${realtimeSection(r.realtime, r.mode, r.catalog)}
 
 ## What the model does and does not include
 

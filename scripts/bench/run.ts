@@ -1,18 +1,31 @@
 /**
- * `pnpm bench [--quick | --smoke] [--no-write] [--json <file>]`: runs the benchmarks and writes
- * docs/benchmarks.md with the plots under docs/img/. Benchmarks measure; they are not pass/fail tests.
+ * `pnpm bench [--quick | --smoke] [--realtime full|quick|smoke|off] [--no-write] [--json <file>]`:
+ * runs the benchmarks and writes docs/benchmarks.md with the plots under docs/img/. `--realtime`
+ * sizes the real-time benchmarks (data path, pickup, memory) apart from the policy part (default:
+ * the same mode). Benchmarks measure; they are not pass/fail tests.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { limitRatioPlot, sweepPlot, timelinePlot } from '@tapedup/simulator';
 import { catalogBench, iscsiBench, type Outcome } from './external';
 import { type BenchMode, runPolicyBench, runTimeline } from './policy';
+import { runRealtime } from './realtime';
 import { type BenchReport, renderMarkdown, targetLines } from './report';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
-function parseArgs(argv: readonly string[]): { mode: BenchMode; write: boolean; json: string | undefined } {
+interface Args {
+  mode: BenchMode;
+  realtime: BenchMode | 'off' | undefined;
+  write: boolean;
+  json: string | undefined;
+}
+
+const REALTIME_MODES = ['full', 'quick', 'smoke', 'off'] as const;
+
+function parseArgs(argv: readonly string[]): Args {
   let mode: BenchMode = 'full';
+  let realtime: Args['realtime'];
   let write = true;
   let json: string | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -20,19 +33,28 @@ function parseArgs(argv: readonly string[]): { mode: BenchMode; write: boolean; 
     if (a === '--quick') mode = 'quick';
     else if (a === '--smoke') mode = 'smoke';
     else if (a === '--no-write') write = false;
-    else if (a === '--json') {
+    else if (a === '--realtime') {
+      const v = argv[++i];
+      if (!(REALTIME_MODES as readonly (string | undefined)[]).includes(v)) {
+        throw new Error(`--realtime: expected one of ${REALTIME_MODES.join(', ')}, got ${String(v)}`);
+      }
+      realtime = v as Args['realtime'];
+    } else if (a === '--json') {
       json = argv[++i];
       if (json === undefined) throw new Error('--json: needs a file name');
     } else if (a !== '--')
-      throw new Error(`${a}: unknown option (use --quick, --smoke, --no-write, --json <file>)`);
+      throw new Error(
+        `${a}: unknown option (use --quick, --smoke, --realtime full|quick|smoke|off, --no-write, --json <file>)`,
+      );
   }
-  return { mode, write, json };
+  return { mode, realtime, write, json };
 }
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
 async function main(): Promise<void> {
-  const { mode, write, json } = parseArgs(process.argv.slice(2));
+  const { mode, realtime: realtimeArg, write, json } = parseArgs(process.argv.slice(2));
+  const realtimeMode = realtimeArg ?? mode;
   const started = performance.now();
   const startedAt = new Date().toISOString();
   const comparisons = await runPolicyBench(mode, log);
@@ -45,26 +67,25 @@ async function main(): Promise<void> {
     log('iscsi');
     iscsi = await iscsiBench();
   }
-  notRun.push(
-    {
-      name: 'data path (tape-writer process vs dd, one and two drives)',
-      reason: 'no harness yet that drives a tape-writer process over its DEALER socket with disk sources',
-    },
-    { name: 'next-image pickup latency p50/p99', reason: 'needs the same process harness' },
-    { name: 'writer peak RSS on a 20 GB image', reason: 'needs the same process harness' },
-    {
-      name: 'duplicator RSS with 100,000 images queued',
-      reason: 'no duplicator process entry to measure yet',
-    },
-  );
+  let realtime: BenchReport['realtime'] = { ran: false, reason: 'skipped (--realtime off)' };
+  if (realtimeMode !== 'off') {
+    log(`real-time benchmarks (${realtimeMode} sizes)`);
+    try {
+      realtime = { ran: true, value: await runRealtime(realtimeMode, log) };
+    } catch (error) {
+      realtime = { ran: false, reason: `failed: ${(error as Error).message.split('\n')[0]}` };
+      log(`real-time benchmarks failed: ${(error as Error).stack ?? String(error)}`);
+    }
+  }
   const report: BenchReport = {
     mode,
-    command: `pnpm bench${mode === 'full' ? '' : ` --${mode}`}`,
+    command: `pnpm bench${mode === 'full' ? '' : ` --${mode}`}${realtimeArg === undefined ? '' : ` --realtime ${realtimeArg}`}`,
     startedAt,
     wallSeconds: 0,
     comparisons,
     catalog,
     iscsi,
+    realtime,
     notRun,
   };
   const done: BenchReport = { ...report, wallSeconds: (performance.now() - started) / 1000 };
@@ -79,6 +100,7 @@ async function main(): Promise<void> {
           sweeps: comparisons.map((c) => ({ workload: c.workload.name, sweep: c.sweep })),
           catalog,
           iscsi,
+          realtime,
           notRun,
         },
         null,

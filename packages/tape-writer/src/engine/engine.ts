@@ -436,13 +436,13 @@ export class WriterEngine {
       const here = batch.expected;
       if (!this.#positioned || this.#fresh || here.blockNumber !== target.blockNumber || batch.failed) {
         if (batch.size > 0) {
-          // The duplicator resumes elsewhere: what is pending here is abandoned, so say it failed.
-          await this.#failBatch(
-            new WriterError(
-              'REPOSITIONED',
-              `resuming at object ${target.blockNumber}, pending copies abandoned`,
-            ),
-            {},
+          // The duplicator sends resumeAt only once nothing it assigned here is in flight (after a
+          // failure it has already failed and requeued every such copy): these are attempts it wrote
+          // off. Reporting them failed would make it fail the new work it has in flight here.
+          const dropped = batch.fail().map((c) => c.copyId);
+          this.#log.warn(
+            { copies: dropped, resumeAt: target },
+            'resuming elsewhere: pending copies of attempts already requeued dropped',
           );
         }
         await this.#moveTo(target);

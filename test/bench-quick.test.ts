@@ -1,11 +1,13 @@
 /**
- * The benchmark runner's policy part, in its smoke size: checks the SHAPE of what `pnpm bench`
- * reports (every policy × workload row, finite positive numbers, elapsed never below the limit),
- * not its timings.
+ * The benchmark runner in its smoke size: checks the SHAPE of what `pnpm bench` reports (every
+ * policy × workload row, finite positive numbers, elapsed never below the limit; the real-time rows
+ * of real writer and duplicator processes, each with its target line), not its timings.
  */
 import { describe, expect, it } from 'vitest';
 import { COMPARED_POLICIES } from '../packages/simulator/src/index';
 import { runPolicyBench, WORKLOADS } from '../scripts/bench/policy';
+import { REALTIME_SIZES, runRealtime } from '../scripts/bench/realtime';
+import { realtimeTargetLines } from '../scripts/bench/realtime-report';
 
 describe('pnpm bench --smoke (policy part)', () => {
   it('reports every policy on every workload with finite positive figures and elapsed ≥ the limit', async () => {
@@ -24,4 +26,55 @@ describe('pnpm bench --smoke (policy part)', () => {
       }
     }
   }, 120_000);
+});
+
+describe('pnpm bench --smoke (real-time part)', () => {
+  it('reports the data path on one and two drives, pickup, writer and duplicator memory, with their target lines', async () => {
+    const figures = await runRealtime('smoke');
+    const sizes = REALTIME_SIZES.smoke;
+    const bytes = sizes.dataPath.files * sizes.dataPath.fileBytes;
+    expect(figures.dataPath.map((r) => r.drives)).toEqual([1, 2]);
+    for (const row of figures.dataPath) {
+      expect(row.totalBytes).toBe(bytes);
+      expect(row.writerSeconds).toHaveLength(sizes.dataPath.repetitions);
+      expect(row.ddSeconds).toHaveLength(sizes.dataPath.repetitions);
+      for (const v of [row.writerMBps, row.ddMBps, row.ddSyncedMBps, row.ratio, row.ratioSynced]) {
+        expect(Number.isFinite(v) && v > 0, `${row.drives} drive(s)`).toBe(true);
+      }
+      // dd + sync includes dd's own time.
+      expect(row.ddSyncedMBps).toBeLessThanOrEqual(row.ddMBps);
+      expect(row.ratio).toBeCloseTo(row.writerMBps / row.ddMBps, 9);
+    }
+    const p = figures.pickup;
+    expect(p.images).toBe(sizes.pickupImages);
+    expect(p.writer.count).toBe(sizes.pickupImages);
+    expect(p.writer.p99Ms).toBeGreaterThanOrEqual(p.writer.p50Ms);
+    expect(p.writer.maxMs).toBeGreaterThanOrEqual(p.writer.p99Ms);
+    expect(p.roundTrip.p99Ms).toBeGreaterThanOrEqual(p.roundTrip.p50Ms);
+    expect(p.roundTrip.p50Ms).toBeGreaterThan(0);
+    const w = figures.writerMemory;
+    expect(w.imageBytes).toBe(sizes.writerImageBytes);
+    expect(w.idleRssBytes).toBeGreaterThan(0);
+    expect(w.peakBytes).toBeGreaterThanOrEqual(w.idleRssBytes);
+    const d = figures.duplicator;
+    expect(d.images).toBe(sizes.duplicatorImages);
+    expect(d.submitMs).toHaveLength(Math.ceil(sizes.duplicatorImages / 10_000));
+    expect(d.submitTotalMs).toBeGreaterThanOrEqual(Math.max(...d.submitMs));
+    expect(d.peakBytes).toBeGreaterThanOrEqual(d.rssBytes);
+    expect(d.rssBytes).toBeGreaterThan(0);
+
+    const lines = realtimeTargetLines({ ran: true, value: figures });
+    expect(lines).toHaveLength(6);
+    for (const [i, start] of [
+      '| data path, one drive',
+      '| data path, two drives',
+      '| next-image pickup p99',
+      '| writer peak RSS',
+      '| duplicator RSS',
+      '| 100,000-image submit',
+    ].entries()) {
+      expect(lines[i]?.startsWith(start), lines[i]).toBe(true);
+      expect(lines[i]?.split('|')).toHaveLength(5);
+    }
+  }, 240_000);
 });

@@ -36,15 +36,27 @@ logLevel: info
 # Model time runs this many times faster than wall time (virtual drives only); 1 = real time.
 clockScale: ${options.clockScale ?? 1}
 
-# Sockets (default: ipc sockets in stateDir). TCP is allowed on loopback only.
-# endpoints:
-#   scheduler: tcp://127.0.0.1:7300   # ROUTER: submit / cancel / status
-#   events: tcp://127.0.0.1:7301      # PUB: image-written, image-committed, request-done, ...
-#   writers: tcp://127.0.0.1:7302     # ROUTER for the tape-writer processes
+# Sockets. ipc sockets in stateDir here; left out, scheduler and events default to
+# tcp://127.0.0.1:7300 and tcp://127.0.0.1:7301. TCP beyond loopback needs endpoints.curve keys.
+endpoints:
+  scheduler: ipc://${stateDir}/scheduler.ipc   # ROUTER: submit / cancel / status
+  events: ipc://${stateDir}/events.ipc         # PUB: image-written, image-committed, request-done, ...
+  writers: ipc://${stateDir}/writers.ipc       # ROUTER for the tape-writer processes
 
-# One tape-writer process per drive. virtual:<library-dir>#<drive> is a file-backed drive.
+# One tape-writer process per drive. virtual:<library-dir>#<drive> is a file-backed drive;
+# iscsi://host[:port]/<iqn>/<lun>, sg:/dev/sgN and st:/dev/nstN are real ones.
 drives:
 ${drives}
+# Per-drive tape-writer options, e.g. four images multiplexed per fragment on an append-only tape:
+#   - id: drive9
+#     spec: virtual:${stateDir}/library#drive9
+#     writer:
+#       mpx: 4              # images per fragment (default policy.mpxFactor, else 1)
+#       appendOnly: true    # SSC-4 append-only mode where the drive supports it
+
+# Directory of the ipc endpoints of stream images (default <stateDir>/streams when that path is
+# short enough for a socket; false refuses stream images).
+# streamDir: ${stateDir}/streams
 
 # The virtual tape library: cartridges per pool, created on first use.
 library:
@@ -68,16 +80,27 @@ policy:
 
 retry:
   maxAttempts: 3
-  backoffMs: 1000
+  backoffMs: 0              # first retry at once, then doubling up to maxBackoffMs
   maxBackoffMs: 30000
 
 heartbeat:
   intervalMs: 1000
   timeoutMs: 5000
+  startupTimeoutMs: 120000  # a new writer may be silent this long while it loads its drive
 `;
+}
+
+/**
+ * A resolved configuration as a document the duplicator's schema reads back to the same
+ * configuration: every path is already absolute, and stream images that were refused stay refused
+ * (an absent `streamDir` would mean the default directory).
+ */
+export function duplicatorDocument(config: TapedupConfig): Record<string, unknown> {
+  const { streamDir, ...rest } = config;
+  return { ...rest, streamDir: streamDir ?? false };
 }
 
 /** Writes a resolved configuration as YAML (what the duplicator process is started with). */
 export function renderConfig(config: TapedupConfig): string {
-  return `# Resolved by tapedup: absolute paths, defaults filled in.\n${stringify(config)}`;
+  return `# Resolved by tapedup: absolute paths, defaults filled in.\n${stringify(duplicatorDocument(config))}`;
 }

@@ -83,8 +83,11 @@ export async function runDemo(io: Io, options: DemoOptions): Promise<DemoSummary
   });
   const configFile = join(dir, 'tapedup.yaml');
   await writeFile(configFile, configText);
-  const config = parseConfigText(configText, dir, configFile);
-  if (options.policy !== undefined) config.policy.policy = options.policy;
+  const parsed = parseConfigText(configText, dir, configFile);
+  const config =
+    options.policy === undefined
+      ? parsed
+      : { ...parsed, policy: { ...parsed.policy, policy: options.policy } };
   const resolvedFile = await writeResolvedConfig(config);
   const prepareMs = Date.now() - t0;
 

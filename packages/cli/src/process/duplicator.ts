@@ -7,8 +7,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
 import { renderConfig } from '../config/sample';
-import type { TapedupConfig } from '../config/schema';
+import { type TapedupConfig, validateConfig } from '../config/schema';
 import { CliError } from '../errors';
 
 const ENTRY = join('packages', 'duplicator', 'dist', 'main.js');
@@ -37,11 +38,17 @@ export function duplicatorEntry(
   );
 }
 
-/** Writes the resolved configuration to `<stateDir>/duplicator.yaml` and returns its path. */
+/**
+ * Writes the resolved configuration to `<stateDir>/duplicator.yaml` and returns its path. The text
+ * is read back with the duplicator's schema first, so a configuration the duplicator would refuse
+ * is refused here (`INVALID_CONFIG`) instead of by a process that exits at start.
+ */
 export async function writeResolvedConfig(config: TapedupConfig): Promise<string> {
-  await mkdir(config.stateDir, { recursive: true });
   const file = join(config.stateDir, 'duplicator.yaml');
-  await writeFile(file, renderConfig(config));
+  const text = renderConfig(config);
+  validateConfig(parse(text), config.stateDir, file);
+  await mkdir(config.stateDir, { recursive: true });
+  await writeFile(file, text);
   return file;
 }
 

@@ -2,9 +2,10 @@
  * The real-time part of docs/benchmarks.md: its target lines and its section (tables, how each
  * figure was taken, the machine's load while it was).
  */
+import { cpus } from 'node:os';
 import type { CatalogFigures, Outcome } from './external';
 import type { BenchMode } from './policy';
-import { MB } from './processes';
+import { MB, median } from './processes';
 import { REALTIME_SIZES, type RealtimeFigures } from './realtime';
 
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
@@ -54,7 +55,7 @@ export function realtimeTargetLines(outcome: Outcome<RealtimeFigures>): string[]
 
 function sizesLine(mode: BenchMode): string {
   const s = REALTIME_SIZES[mode];
-  return `data path ${s.dataPath.files} files × ${gb(s.dataPath.fileBytes)}, ${s.dataPath.repetitions} run(s) each; pickup ${s.pickupImages} images; writer RSS on a ${gb(s.writerImageBytes)} image; ${s.duplicatorImages.toLocaleString('en')} images queued`;
+  return `data path ${s.dataPath.files} files × ${mb(s.dataPath.fileBytes)} MB, ${s.dataPath.repetitions} run(s) each; pickup ${s.pickupImages} images; writer RSS on a ${gb(s.writerImageBytes)} image; ${s.duplicatorImages.toLocaleString('en')} images queued`;
 }
 
 export function realtimeSection(
@@ -65,6 +66,8 @@ export function realtimeSection(
   if (!outcome.ran) return `## Real time on this machine\n\nNot run: ${outcome.reason}.`;
   const r = outcome.value;
   const load = (l: { before: number; after: number }) => `${f2(l.before)} → ${f2(l.after)}`;
+  const cores = cpus().length;
+  const busy = Object.values(r.load).some((l) => Math.max(l.before, l.after) > cores);
   const dataRows = r.dataPath
     .map(
       (row) =>
@@ -74,7 +77,6 @@ export function realtimeSection(
   const p = r.pickup;
   const w = r.writerMemory;
   const d = r.duplicator;
-  const sortedSubmits = [...d.submitMs].sort((a, b) => a - b);
   const catalogLine = catalog.ran
     ? `The catalog alone (bench-catalog.ts, one \`submitRequest\` of 100,000 images in one transaction, no socket, no source check) took ${f2(catalog.value.submit100kMs / 1000)} s in this run.`
     : `The catalog-only figure (bench-catalog.ts) was not run: ${catalog.reason}.`;
@@ -95,7 +97,7 @@ immediate filemark (rounded up to a 1 ms timer). A larger scale cannot be used: 
 
 The machine may be shared: one-minute load average (before → after) data path ${load(r.load.dataPath)},
 pickup ${load(r.load.pickup)}, writer memory ${load(r.load.writerMemory)}, duplicator ${load(r.load.duplicator)}, on
-the cores listed above.
+${cores} cores.${busy ? ' The load was above the number of cores: other processes competed for the CPU, so the wall-time figures (throughput, latency, submit time) are what this machine gave under that load, not its capacity; dd, which needs the least CPU, suffers least from it.' : ''}
 
 ### Data path: tape-writer vs dd
 
@@ -137,7 +139,7 @@ filemark and the report's way back: an upper bound.
 | writer: VmHWM at the end (peak, piscina threads included) | ${mb(w.peakBytes)} MB |
 | duplicator: images queued | ${d.images.toLocaleString('en')} |
 | duplicator: submits accepted, total | ${f2(d.submitTotalMs / 1000)} s |
-| duplicator: one submit of ≤ 10,000 images, median / max | ${f1(sortedSubmits[Math.floor(sortedSubmits.length / 2)] ?? Number.NaN)} / ${f1(sortedSubmits.at(-1) ?? Number.NaN)} ms |
+| duplicator: one submit of ≤ 10,000 images, median / max | ${f1(median(d.submitMs))} / ${f1(Math.max(...d.submitMs))} ms |
 | duplicator: \`status\` of every request, send → reply | ${f1(d.statusMs)} ms |
 | duplicator: VmRSS at start / with every image queued | ${mb(d.startRssBytes)} / ${mb(d.rssBytes)} MB |
 | duplicator: VmHWM with every image queued | ${mb(d.peakBytes)} MB |

@@ -30,12 +30,6 @@ export function ensureBuilt(): void {
   execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: 'inherit' });
 }
 
-let portBase = 20_000 + (process.pid % 20_000);
-export function freePortPair(): [number, number] {
-  portBase += 2;
-  return [portBase, portBase + 1];
-}
-
 export interface Installation {
   dir: string;
   configFile: string;
@@ -56,9 +50,10 @@ export async function makeInstallation(
     await mkdir(join(dsu, name, '..'), { recursive: true });
     await writeFile(join(dsu, name), data);
   }
-  const [p1, p2] = freePortPair();
-  const scheduler = `tcp://127.0.0.1:${p1}`;
-  const events = `tcp://127.0.0.1:${p2}`;
+  // ipc endpoints inside the temp dir: unlike TCP ports they cannot collide between test files
+  // running in parallel.
+  const scheduler = `ipc://${join(dir, 's.sock')}`;
+  const events = `ipc://${join(dir, 'e.sock')}`;
   const config = {
     stateDir: join(dir, 'state'),
     logLevel: 'info',

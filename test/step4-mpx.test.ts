@@ -205,7 +205,10 @@ describe.skipIf(!existsSync(TAPE_WRITER))('MPX duplication of bursts of disk and
       const fragments = listing.files.flatMap((f) => (f.kind === 'fragment' ? [f] : []));
       // No empty fragment: each holds data or the end of an image.
       for (const f of fragments) {
-        expect(f.images.some((i) => i.dataBlocks > 0 || i.trailer !== undefined)).toBe(true);
+        expect(
+          f.images.some((i) => i.dataBlocks > 0 || i.trailer !== undefined),
+          `empty fragment: ${JSON.stringify(f, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`,
+        ).toBe(true);
       }
       // Multiplexing happened: fragments hold data of several images. (Whether a stream shares one with a
       // disk image depends on when its data arrives; the tape writer's own process test pins that down.)

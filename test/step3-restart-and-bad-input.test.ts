@@ -70,6 +70,7 @@ describe.skipIf(!existsSync(TAPE_WRITER))(
         committed: images,
         failed: 0,
       });
+      await stopRun(run);
       const logs = run.dup.stderr();
       expect(logs).toContain('recovered in-flight work from the catalog');
       // New writers served the second life.
@@ -110,7 +111,6 @@ describe.skipIf(!existsSync(TAPE_WRITER))(
         committedFirst.has(e.backupId),
       );
       expect(rewritten).toEqual([]);
-      await stopRun(run);
 
       const view = readCatalog(run.inst);
       expect(view.copies).toHaveLength(images);

@@ -108,6 +108,7 @@ describe.skipIf(!existsSync(TAPE_WRITER))('step 3: writer SIGKILL mid-batch', ()
         const at = events.findIndex((e) => e.type === 'image-committed' && e.backupId === f.backupId);
         expect(at).toBeGreaterThan(events.indexOf(f));
       }
+      await stopRun(run);
       // The writer was restarted: a new process connected for d0.
       const logs = allLogs(run);
       const connected = logs
@@ -115,7 +116,6 @@ describe.skipIf(!existsSync(TAPE_WRITER))('step 3: writer SIGKILL mid-batch', ()
         .map((l) => l.pid);
       expect(connected).toContain(pid);
       expect(connected.filter((p) => p !== pid).length).toBeGreaterThanOrEqual(1);
-      await stopRun(run);
 
       const view = readCatalog(run.inst);
       expect(view.copies.every((c) => c.state === 'committed')).toBe(true);

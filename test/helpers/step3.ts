@@ -106,11 +106,16 @@ export async function startRun(
   drives?: (defaults: DriveEntry[], inst: Installation) => DriveEntry[] | Promise<DriveEntry[]>,
 ): Promise<Run> {
   const inst = await makeInstallation(files, { ...REAL_WRITERS, ...overrides });
-  if (drives !== undefined) {
-    const config = JSON.parse(await readFile(inst.configFile, 'utf8')) as { drives: DriveEntry[] };
-    config.drives = await drives(config.drives, inst);
-    await writeFile(inst.configFile, JSON.stringify(config, null, 2));
-  }
+  const config = JSON.parse(await readFile(inst.configFile, 'utf8')) as {
+    drives: DriveEntry[];
+    endpoints: Record<string, string>;
+  };
+  // ipc endpoints in the installation's own directory: no TCP port shared with other test processes.
+  inst.scheduler = `ipc://${join(inst.dir, 'scheduler.sock')}`;
+  inst.events = `ipc://${join(inst.dir, 'events.sock')}`;
+  config.endpoints = { ...config.endpoints, scheduler: inst.scheduler, events: inst.events };
+  if (drives !== undefined) config.drives = await drives(config.drives, inst);
+  await writeFile(inst.configFile, JSON.stringify(config, null, 2));
   const dup = startDuplicator(inst.configFile);
   const sched = new TestScheduler(inst);
   const earlier: DuplicatorEvent[][] = [];

@@ -645,3 +645,30 @@ describe('the queue for the planner', () => {
     expect(cat.listCopies({ drive: 'd2' }).map((c) => c.id)).toEqual([2]);
   });
 });
+
+describe('returnUnwritten', () => {
+  it('puts copies a writer never started back to waiting, with no attempt charged', () => {
+    cat.submitRequest({ id: 'r', pool: 'p', images: images(3) });
+    const batch = cat.openBatch('d1', 'M1');
+    for (const id of [1, 2, 3]) cat.startWriting(id, 'd1', 'M1');
+    cat.markWritten(1, batch.id, { fileNumber: 1, blockAddress: 1, bytes: 1000 });
+    // Copy 3 failed once before: it goes back as a retry, keeping its attempt count.
+    cat.failBatch(batch.id, FAIL);
+    expect(states([1, 2, 3])).toEqual(['retrying', 'retrying', 'retrying']);
+    const b2 = cat.openBatch('d1', 'M1');
+    for (const id of [1, 2, 3]) cat.startWriting(id, 'd1', 'M1');
+    cat.markWritten(1, b2.id, { fileNumber: 1, blockAddress: 1, bytes: 1000 });
+    cat.submitRequest({ id: 'r2', pool: 'p', images: images(1) });
+    cat.startWriting(4, 'd1', 'M1');
+
+    // Copy 1 is written (not eligible), 2 and 3 were retries handed over, 4 a first attempt.
+    expect(cat.returnUnwritten([1, 2, 3, 4, 99], 'dropped unstarted').sort()).toEqual([2, 3, 4]);
+    expect(states([1, 2, 3, 4])).toEqual(['written-pending-sync', 'retrying', 'retrying', 'queued']);
+    expect([2, 3, 4].map((id) => cat.getCopy(id).attempts)).toEqual([1, 1, 0]);
+    expect(cat.getCopy(4)).toMatchObject({ drive: null, medium: null });
+    expect(cat.listEvents({ entity: 'copy', subject: 4 }).at(-1)).toMatchObject({
+      from: 'writing',
+      to: 'queued',
+    });
+  });
+});

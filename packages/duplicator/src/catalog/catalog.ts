@@ -220,6 +220,14 @@ export class Catalog {
   }
 
   /**
+   * Copies handed to a writer that it never started go back to waiting with no attempt charged
+   * (see failures.returnUnwritten). Returns the ids it moved.
+   */
+  returnUnwritten(copyIds: readonly number[], reason: string): number[] {
+    return failures.returnUnwritten(this.store, copyIds, reason);
+  }
+
+  /**
    * A writer died (or its drive vanished): its open batch fails and every copy in flight on the drive is
    * failed and requeued, since none of it was proven on tape.
    */

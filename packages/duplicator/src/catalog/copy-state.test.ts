@@ -7,6 +7,8 @@ const LEGAL: ReadonlyArray<readonly [CopyState, CopyState]> = [
   ['queued', 'cancelled'],
   ['writing', 'written-pending-sync'],
   ['writing', 'failed'],
+  ['writing', 'queued'],
+  ['writing', 'retrying'],
   ['written-pending-sync', 'committed'],
   ['written-pending-sync', 'failed'],
   ['failed', 'retrying'],

@@ -33,7 +33,9 @@ export type CopyState = (typeof COPY_STATES)[number];
 
 const TRANSITIONS: Readonly<Record<CopyState, readonly CopyState[]>> = {
   queued: ['writing', 'cancelled'],
-  writing: ['written-pending-sync', 'failed'],
+  // Back to waiting, no attempt charged: the writer dropped the copy before writing any of it
+  // (a failed batch ends the writer's queue, whose copies were only assigned).
+  writing: ['written-pending-sync', 'failed', 'queued', 'retrying'],
   'written-pending-sync': ['committed', 'failed'],
   committed: [],
   failed: ['retrying', 'abandoned', 'cancelled'],

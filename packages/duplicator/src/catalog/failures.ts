@@ -67,6 +67,33 @@ export function failUncommittedOnDrive(
     .immediate();
 }
 
+/**
+ * Copies a writer was handed but never started (it drops its queue when a batch fails) go back to
+ * waiting — `queued`, or `retrying` when they had failed before — with no attempt charged and no
+ * error recorded: nothing of them reached the drive. Copies not in `writing` are left alone.
+ * Returns the ids it moved.
+ */
+export function returnUnwritten(s: Store, copyIds: readonly number[], reason: string): number[] {
+  return s.db
+    .transaction(() => {
+      const moved: number[] = [];
+      for (const id of copyIds) {
+        const row = s.stmt<CopyRow>('SELECT * FROM copies_v WHERE id = ?').get(id);
+        if (row === undefined || row.state !== 'writing') continue;
+        const to = row.attempts > 0 ? 'retrying' : 'queued';
+        assertTransition(row.id, 'writing', to);
+        s.stmt(
+          `UPDATE copies SET state = ?, drive = NULL, medium = NULL, batch = NULL, updated_at = ?
+           WHERE id = ? AND state = 'writing'`,
+        ).run(to, s.now(), row.id);
+        s.event('copy', String(row.id), 'writing', to, { reason });
+        moved.push(row.id);
+      }
+      return moved;
+    })
+    .immediate();
+}
+
 export function recoverInFlight(s: Store, reason = 'duplicator restarted'): RecoveryResult {
   const failure: CopyFailure = { code: 'DUPLICATOR_RESTART', reason };
   const result = s.db

@@ -224,21 +224,20 @@ describe('failure and retry', () => {
     const items = w.items();
     for (const item of items.slice(0, 3)) x.take(x.coordinator.writerMessage('d0', w.written(item)));
     const out = x.take(x.coordinator.writerMessage('d0', w.syncFailed({ category: 'hardware', code: 'HW' })));
-    // Every copy in flight on the drive failed: the three written and the one still outstanding.
-    expect(eventsOf(out, 'image-failed').map((e) => e.backupId)).toEqual(['b0', 'b1', 'b2', 'b3']);
+    // The batch failed: the three copies written since the last good sync. The fourth was only handed
+    // to the writer, which dropped it unstarted: it goes back to the queue with no attempt charged.
+    expect(eventsOf(out, 'image-failed').map((e) => e.backupId)).toEqual(['b0', 'b1', 'b2']);
     expect(eventsOf(out, 'image-failed').every((e) => e.retryable && e.attempt === 1)).toBe(true);
-    expect(eventsOf(out, 'image-retrying').map((e) => e.attempt)).toEqual([2, 2, 2, 2]);
+    expect(eventsOf(out, 'image-retrying').map((e) => e.attempt)).toEqual([2, 2, 2]);
     expect(eventsOf(x.outputs, 'image-committed')).toHaveLength(0);
     expect(x.catalog.status(requestId).byState.committed.copies).toBe(0);
-    // Requeued and reassigned at once, each a sync, starting over at the committed end of the medium.
+    // Requeued and reassigned at once, each retry a sync, starting over at the committed end of the medium;
+    // the returned copy keeps its first attempt.
     const [assign] = w.drain('assign');
     expect(assign?.resumeAt).toEqual({ fileNumber: 0, blockAddress: 0 });
-    expect(assign?.items.map((i) => [i.attempt, i.decision, i.reason])).toEqual([
-      [2, 'sync', 'retry'],
-      [2, 'sync', 'retry'],
-      [2, 'sync', 'retry'],
-      [2, 'sync', 'retry'],
-    ]);
+    const byImage = new Map(assign?.items.map((i) => [i.backupId, [i.attempt, i.decision, i.reason]]));
+    for (const b of ['b0', 'b1', 'b2']) expect(byImage.get(b)).toEqual([2, 'sync', 'retry']);
+    expect(byImage.get('b3')?.[0]).toBe(1);
     w.medium = assign!.medium;
     for (const item of assign!.items) {
       x.take(x.coordinator.writerMessage('d0', w.written(item)));

@@ -672,6 +672,25 @@ export class Coordinator {
       },
       'sync failed: every copy of the batch is failed and requeued',
     );
+    // The writer names every copy the failure touched (those written since the last good sync and any
+    // it was writing). Copies it was handed but never started were dropped from its queue: they go back
+    // to waiting without an attempt charged or a failure reported.
+    const named = new Set(m.failed);
+    const unstarted = [...d.outstanding.entries()].filter(([wire]) => !named.has(wire));
+    if (unstarted.length > 0) {
+      const moved = new Set(
+        this.#catalog.returnUnwritten(
+          unstarted.map(([, c]) => c.copyId),
+          `batch ${m.batchId} failed before the writer started it`,
+        ),
+      );
+      for (const [wire, c] of unstarted) {
+        if (!moved.has(c.copyId)) continue;
+        d.outstanding.delete(wire);
+        this.#groupBroken(c.group);
+      }
+      this.#log.info({ driveId: d.id, returned: moved.size }, 'unstarted copies returned to the queue');
+    }
     const out = this.#failDrive(d, senseFailure(m.sense), { freezeMedium: freeze }, m.sense);
     out.push(...this.plan());
     return out;

@@ -70,14 +70,12 @@ async function writeBoth(clock: VirtualClock): Promise<[Side, Side]> {
   const images = [1, 2, 3, 4];
   a.engine.handle(
     assign(
-      a,
       1,
       images.map((i) => item(i, 1)),
     ),
   );
   b.engine.handle(
     assign(
-      b,
       2,
       images.map((i) => item(i, 2)),
     ),
@@ -128,7 +126,6 @@ describe('parallel copies on two drives', () => {
     const aBefore = a.drive.commandLog.length;
     b.engine.handle(
       assign(
-        b,
         2,
         [1, 2, 3, 4].map((i) => item(i, 2, 2)),
       ),

@@ -28,7 +28,9 @@ import {
   readLog,
   requestDone,
   restoreCopy,
+  schedulerReady,
   stopDuplicator,
+  submitFiles,
 } from './helpers/step4';
 
 const IMAGES = 6;
@@ -74,26 +76,8 @@ describe.skipIf(!existsSync(TAPE_WRITER))('append-only mode', () => {
     sched = new TestScheduler(inst);
     const d = dup;
     const s = sched;
-    await Promise.race([
-      s.ready,
-      d.exited.then((e) => {
-        throw new Error(`duplicator exited (${e.code}/${e.signal}): ${d.stderr().slice(-3000)}`);
-      }),
-    ]);
-    const names = Object.keys(files);
-    const reply = await s.request({
-      v: 1,
-      type: 'submit',
-      id: 'ao1',
-      images: names.map((n, i) => ({
-        backupId: `i${i}`,
-        sizeBytes: files[n]!.length,
-        source: { kind: 'disk' as const, dsu: 'dsu1', path: n },
-      })),
-      copies: 1,
-      pool: 'default',
-      priority: 50,
-    });
+    await schedulerReady(s, d);
+    const reply = await submitFiles(s, 'ao1', files, 1);
     expect(reply.type, JSON.stringify(reply)).toBe('accepted');
     if (reply.type !== 'accepted') return;
     const done = await requestDone(s, d, reply.requestId);

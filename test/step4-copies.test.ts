@@ -30,7 +30,9 @@ import {
   readLog,
   requestDone,
   restoreCopy,
+  schedulerReady,
   stopDuplicator,
+  submitFiles,
 } from './helpers/step4';
 
 const IMAGES = 8;
@@ -89,26 +91,8 @@ describe.skipIf(!existsSync(TAPE_WRITER))('two copies on two drives', () => {
     sched = new TestScheduler(inst);
     const d = dup;
     const s = sched;
-    await Promise.race([
-      s.ready,
-      d.exited.then((e) => {
-        throw new Error(`duplicator exited (${e.code}/${e.signal}): ${d.stderr().slice(-3000)}`);
-      }),
-    ]);
-    const names = Object.keys(files);
-    const reply = await s.request({
-      v: 1,
-      type: 'submit',
-      id: 'cp1',
-      images: names.map((n, i) => ({
-        backupId: `i${i}`,
-        sizeBytes: files[n]!.length,
-        source: { kind: 'disk' as const, dsu: 'dsu1', path: n },
-      })),
-      copies: 2,
-      pool: 'default',
-      priority: 50,
-    });
+    await schedulerReady(s, d);
+    const reply = await submitFiles(s, 'cp1', files, 2);
     expect(reply.type, JSON.stringify(reply)).toBe('accepted');
     if (reply.type !== 'accepted') return;
     const done = await requestDone(s, d, reply.requestId);

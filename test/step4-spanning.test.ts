@@ -23,7 +23,16 @@ import {
   TAPE_WRITER,
   TestScheduler,
 } from '../packages/duplicator/src/testing/process-harness';
-import { eventsOf, openMedia, readLog, requestDone, restoreCopy, stopDuplicator } from './helpers/step4';
+import {
+  eventsOf,
+  openMedia,
+  readLog,
+  requestDone,
+  restoreCopy,
+  schedulerReady,
+  stopDuplicator,
+  submitFiles,
+} from './helpers/step4';
 
 const IMAGES = 10;
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -66,26 +75,8 @@ describe.skipIf(!existsSync(TAPE_WRITER))('a duplication larger than one cartrid
     sched = new TestScheduler(inst);
     const d = dup;
     const s = sched;
-    await Promise.race([
-      s.ready,
-      d.exited.then((e) => {
-        throw new Error(`duplicator exited (${e.code}/${e.signal}): ${d.stderr().slice(-3000)}`);
-      }),
-    ]);
-    const names = Object.keys(files);
-    const reply = await s.request({
-      v: 1,
-      type: 'submit',
-      id: 'span1',
-      images: names.map((n, i) => ({
-        backupId: `i${i}`,
-        sizeBytes: files[n]!.length,
-        source: { kind: 'disk' as const, dsu: 'dsu1', path: n },
-      })),
-      copies: 1,
-      pool: 'default',
-      priority: 50,
-    });
+    await schedulerReady(s, d);
+    const reply = await submitFiles(s, 'span1', files, 1);
     expect(reply.type, JSON.stringify(reply)).toBe('accepted');
     if (reply.type !== 'accepted') return;
     const done = await requestDone(s, d, reply.requestId);

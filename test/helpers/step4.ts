@@ -18,6 +18,38 @@ export function eventsOf<T extends DuplicatorEvent['type']>(sched: TestScheduler
   return sched.events.filter((e): e is Ev<T> => e.type === type);
 }
 
+/** Resolves once the scheduler's sockets are connected, or rejects when the duplicator exits first. */
+export function schedulerReady(sched: TestScheduler, dup: RunningDuplicator): Promise<void> {
+  return Promise.race([
+    sched.ready,
+    dup.exited.then((e) => {
+      throw new Error(`duplicator exited (${e.code}/${e.signal}): ${dup.stderr().slice(-3000)}`);
+    }),
+  ]);
+}
+
+/** Submits every file of the test's DSU (`dsu1`) as disk images `i0`, `i1`, … in one request. */
+export function submitFiles(
+  sched: TestScheduler,
+  id: string,
+  files: Record<string, Buffer>,
+  copies: number,
+): ReturnType<TestScheduler['request']> {
+  return sched.request({
+    v: 1,
+    type: 'submit',
+    id,
+    images: Object.keys(files).map((n, i) => ({
+      backupId: `i${i}`,
+      sizeBytes: files[n]!.length,
+      source: { kind: 'disk' as const, dsu: 'dsu1', path: n },
+    })),
+    copies,
+    pool: 'default',
+    priority: 50,
+  });
+}
+
 /** Resolves with the request's `request-done`, or rejects when the duplicator exits first. */
 export function requestDone(
   sched: TestScheduler,

@@ -63,5 +63,9 @@ describe('buildSummary', () => {
     expect(text).toContain('7 immediate, 4 synchronous (1 failed)');
     expect(text).toContain('10/10 copies read back');
     expect(text).toMatch(/sync-every\s+10\.0 s on the same model \(1\.8× longer\)/);
+    expect(text).toMatch(/tape time\s+5\.5 s on the drive model/);
+    expect(text).toMatch(
+      /drive clock\s+1 min 40 s passed on the drives' clock \(duplicate wall time × clock scale/,
+    );
   });
 });

@@ -120,8 +120,9 @@ export function renderSummary(s: DemoSummary): string {
     `committed         ${s.committed} copies, ${s.abandoned} abandoned, ${s.retries} retries`,
     `filemarks         ${s.filemarks.immediate} immediate, ${s.filemarks.synchronous} synchronous (${s.filemarks.failedSyncs} failed)`,
     `wall time         ${formatDuration(s.wallMs.total)} (prepare ${formatDuration(s.wallMs.prepare)}, duplicate ${formatDuration(s.wallMs.duplicate)}, verify ${formatDuration(s.wallMs.verify)})`,
-    `model time        ${formatDuration(s.modelMs.elapsed)} elapsed at clock scale ${s.clockScale}; tape work ${formatDuration(s.modelMs.tape)}`,
+    `tape time         ${formatDuration(s.modelMs.tape)} on the drive model (data at the native rate + filemarks + syncs, slowest drive)`,
     `sync-every        ${formatDuration(s.modelMs.syncEvery)} on the same model (${s.modelMs.speedup}× longer)`,
+    `drive clock       ${formatDuration(s.modelMs.elapsed)} passed on the drives' clock (duplicate wall time × clock scale ${s.clockScale}, host work included)`,
     `verification      ${s.verification.verified}/${s.verification.checked} copies read back, ${formatBytes(s.verification.bytesVerified)}, ${s.verification.mismatches.length} mismatches`,
     '',
     formatTable(

@@ -93,6 +93,7 @@ export class WriterEngine {
   readonly #minFragmentMs: number;
   readonly #maxFragmentBytes: number | undefined;
   readonly #maxImages: number;
+  readonly #packImages: boolean;
   #caps: TapeDeviceCapabilities | undefined;
   #payloadSize = DEFAULT_BLOCK_PAYLOAD_SIZE;
 
@@ -180,6 +181,10 @@ export class WriterEngine {
       this.#mpx,
       0xffff,
     )!;
+    if (options.packImages !== undefined && typeof options.packImages !== 'boolean') {
+      throw new TypeError('writer engine option "packImages" must be a boolean');
+    }
+    this.#packImages = options.packImages ?? false;
   }
 
   // ------------------------------------------------------------------ public surface
@@ -508,6 +513,11 @@ export class WriterEngine {
         await this.#span();
         return;
       }
+      const sync = this.#takeSyncNow();
+      if (sync !== undefined) {
+        if (!(await this.#checkpoint(sync))) return;
+        continue;
+      }
       await this.#admitQueued();
       if (this.#active.length === 0) {
         if (this.#fragment !== undefined && !(await this.#endFragment('image-complete', this.#lastDecision)))
@@ -523,6 +533,10 @@ export class WriterEngine {
       for (const run of this.#active) run.pull(wake);
       if (this.#splitNow()) {
         if (!(await this.#endFragment('next-image-start', undefined))) return;
+        continue;
+      }
+      if (this.#dataCompleteNow()) {
+        if (!(await this.#endFragment('data-complete-metadata-follows', undefined))) return;
         continue;
       }
       const run = this.#pick();
@@ -630,6 +644,79 @@ export class WriterEngine {
     );
   }
 
+  /**
+   * "Data complete, metadata to follow": an image in the open fragment has all its declared bytes on
+   * tape but its end (trailer: size, block count, digest — the metadata) has not come, while another
+   * image has something to write. The fragment ends with an immediate filemark so the image's data
+   * closes at a tape-file boundary; its trailer goes into a later fragment (whichever is open when
+   * its end arrives, or one it opens alone), where the reader continues the image by offset and
+   * sequence with no data block before the trailer. Once per image: the next fragment holds none of
+   * its bytes, so the rule does not fire for it again.
+   */
+  #dataCompleteNow(): boolean {
+    const f = this.#fragment;
+    if (f === undefined || this.#ew) return false;
+    const waiting = this.#active.find(
+      (r) =>
+        // Only a sender supplies an image's end from elsewhere; a local source frames it with the data.
+        r.item.source.kind === 'stream' &&
+        r.inFragment &&
+        r.fragBytes > 0 &&
+        !r.ready &&
+        r.item.sizeBytes > 0 &&
+        r.bytes >= r.item.sizeBytes,
+    );
+    if (waiting === undefined) return false;
+    return this.#active.some((r) => r !== waiting && r.ready && !this.#blocked(r));
+  }
+
+  /**
+   * A queued sync-now that may be answered now: the first one, with only items (not started, not in
+   * the batch) ahead of it. Taken off the queue.
+   */
+  #takeSyncNow(): MessageOf<'sync-now'> | undefined {
+    const i = this.#queue.findIndex((s) => s.kind !== 'item');
+    const step = i < 0 ? undefined : this.#queue[i];
+    if (step?.kind !== 'sync') return undefined;
+    this.#queue.splice(i, 1);
+    return step.message;
+  }
+
+  /**
+   * A sync-now while the group runs: the running fragment ends at a checkpoint (synchronous
+   * filemark: the sync-now is an explicit sync), the batch is proven and committed, and the sync's
+   * reply names it; the running images continue in the next fragment. Without an open fragment the
+   * written copies are proven by a flush. False when the sync did not hold.
+   */
+  async #checkpoint(message: MessageOf<'sync-now'>): Promise<boolean> {
+    this.#log.debug({ msgId: message.id, open: this.#fragment !== undefined }, 'sync-now during a group');
+    const sync = { re: message.id, batchId: message.batchId };
+    if (this.#fragment === undefined) return this.#sync(sync.re, sync.batchId, this.#activeIds());
+    try {
+      return await this.#endFragment('checkpoint', 'sync', sync);
+    } catch (error) {
+      // The failure answers this sync-now.
+      await this.#failGroup(error, sync);
+      return false;
+    }
+  }
+
+  /**
+   * Packing at MPX factor 1: the image that just completed (decision `defer`) leaves the fragment
+   * open for the next queued item when that one is a `disk` image of the same group and medium, the
+   * fragment is younger than the minimum fragment time and its table has room. A `stream` item is
+   * not packed: its sender may stay silent, and the open fragment would hold back the reports of
+   * the images already in it.
+   */
+  #packNext(): boolean {
+    const f = this.#fragment;
+    if (!this.#packImages || this.#mpx !== 1 || f === undefined || this.#ew) return false;
+    if (this.#clock.now() - f.openedAt >= this.#minFragmentMs || f.tags.size >= this.#maxImages) return false;
+    const head = this.#queue[0];
+    if (head === undefined || !this.#joinable(head) || head.item.source.kind !== 'disk') return false;
+    return head.item.mpxGroup === this.#group && !this.#parked.has(head.item.copyId);
+  }
+
   /** Round robin over the images with something to write: block-by-block interleaving. */
   #pick(): ImageRun | undefined {
     const n = this.#active.length;
@@ -703,8 +790,16 @@ export class WriterEngine {
       this.#fragment!.finished.push(run);
       this.#lastDecision = decision;
       run.log.debug({ bytes: end.bytes, tag: run.tag }, 'image complete');
-      // A sync decision needs the synchronous filemark now; without MPX every image is its own fragment.
-      if (decision === 'sync' || this.#mpx === 1) return this.#endFragment('image-complete', decision);
+      // A sync decision needs the synchronous filemark now; without MPX every image is its own
+      // fragment, unless packing lets the next image join it.
+      if (decision === 'sync') return this.#endFragment('image-complete', decision);
+      if (this.#mpx === 1) {
+        if (this.#packNext()) {
+          run.log.debug({ fileNumber: this.#fragment!.fileNumber }, 'next image packed into the fragment');
+          return true;
+        }
+        return this.#endFragment('image-complete', decision);
+      }
       return true;
     }
     // One image failed on its own: its fragment ends with an immediate filemark, the others go on.
@@ -792,7 +887,11 @@ export class WriterEngine {
    * `reason`; reports the images that completed in it and, after a synchronous filemark, confirms
    * the sync. False when the sync did not hold (the batch and the running images failed).
    */
-  async #endFragment(reason: FragmentEndReason, decision: SyncDecision | undefined): Promise<boolean> {
+  async #endFragment(
+    reason: FragmentEndReason,
+    decision: SyncDecision | undefined,
+    sync: { re: string; batchId: string } | undefined = undefined,
+  ): Promise<boolean> {
     const f = this.#fragment;
     if (f === undefined) return true;
     const batch = this.#batch!;
@@ -813,11 +912,25 @@ export class WriterEngine {
     this.counters.fragmentEnded(reason);
     for (const r of f.table) r.leave();
     this.#log.debug(
-      { fileNumber: f.fileNumber, reason, filemark: kind, images: f.table.length, bytes: f.bytes },
+      {
+        fileNumber: f.fileNumber,
+        reason,
+        filemark: kind,
+        decision,
+        // The images that completed here and the sync decision each was assigned with.
+        completed: f.finished.map((r) => ({
+          copyId: r.copyId,
+          backupId: r.item.backupId,
+          decision: r.item.decision,
+        })),
+        images: f.table.length,
+        bytes: f.bytes,
+        ...(sync === undefined ? {} : { re: sync.re }),
+      },
       'fragment ended',
     );
     for (const run of f.finished) this.#copyWritten(run, kind === 'immediate');
-    if (kind === 'synchronous') return this.#confirmSync(undefined, undefined, this.#activeIds());
+    if (kind === 'synchronous') return this.#confirmSync(sync?.re, sync?.batchId, this.#activeIds());
     return true;
   }
 
@@ -951,14 +1064,14 @@ export class WriterEngine {
   }
 
   /** A drive error while the group was writing: everything since the last good sync fails. */
-  async #failGroup(error: unknown): Promise<void> {
+  async #failGroup(error: unknown, sync?: { re: string; batchId: string }): Promise<void> {
     const medium = this.#medium?.barcode;
     const current = [...(this.#fragment?.finished ?? []), ...this.#active].map((r) => r.copyId);
     this.#log.warn({ err: error, current }, 'write failed');
     this.#fragment = undefined;
     this.#lastDecision = undefined;
     await this.#closeActive();
-    await this.#failBatch(error, { current });
+    await this.#failBatch(error, { current, ...sync });
     if (error instanceof ScsiError && error.category === 'volume-overflow' && medium !== undefined) {
       // Past the physical end without an early warning first: the medium is full all the same.
       this.#full = true;

@@ -46,6 +46,14 @@ export interface WriterEngineOptions {
    * starts a new fragment: the next-image split.
    */
   maxFragmentImages?: number;
+  /**
+   * Pack small images at MPX factor 1 (default false): when an image completes with a `defer`
+   * decision, the next `disk` item for the medium is already queued and the fragment is younger than
+   * `minFragmentMs`, that item joins the open fragment (image start record) instead of the fragment
+   * ending; one immediate filemark then closes several images. A `sync` decision always ends the
+   * fragment with a synchronous filemark.
+   */
+  packImages?: boolean;
 }
 
 /** Where the writer is; the heartbeat state. */

@@ -95,6 +95,10 @@ const writerSettings = z.strictObject({
     .min(1)
     .max(2 ** 50)
     .optional(),
+  /** `--max-fragment-images`: images one fragment's table may name (mpx..65535, default max(16, mpx)). */
+  maxFragmentImages: z.int().min(1).max(65_535).optional(),
+  /** `--pack-images`: at MPX factor 1, small deferred disk images share a fragment (default false). */
+  packImages: z.boolean().optional(),
   /** `--stream-idle-ms`: a stream silent this long mid-image fails. */
   streamIdleMs: z.int().min(10).max(86_400_000).optional(),
   /** `--log-file`: the writer's log (default: the duplicator's stderr). Relative to the config file. */

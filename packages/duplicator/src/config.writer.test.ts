@@ -38,6 +38,8 @@ describe('drives[].writer', () => {
               minFragmentMs: 250,
               maxFragmentBytes: 1_048_576,
               streamIdleMs: 2000,
+              maxFragmentImages: 6,
+              packImages: true,
               logFile: 'logs/d0.log',
               logLevel: 'debug',
             },
@@ -52,6 +54,8 @@ describe('drives[].writer', () => {
     expect(flag(args, '--min-fragment-ms')).toBe('250');
     expect(flag(args, '--max-fragment-size')).toBe('1048576');
     expect(flag(args, '--stream-idle-ms')).toBe('2000');
+    expect(flag(args, '--max-fragment-images')).toBe('6');
+    expect(args).toContain('--pack-images');
     expect(flag(args, '--log-file')).toBe('/etc/tapedup/logs/d0.log');
     expect(flag(args, '--log-level')).toBe('debug');
   });
@@ -61,7 +65,7 @@ describe('drives[].writer', () => {
     expect(flag(writerArgs(c, c.drives[0]!), '--mpx')).toBe('3');
     const plain = validateConfig({ ...base, drives: [{ id: 'd0', spec }] }, '/');
     const args = writerArgs(plain, plain.drives[0]!);
-    for (const f of ['--mpx', '--append-only', '--log-file', '--min-fragment-ms'])
+    for (const f of ['--mpx', '--append-only', '--log-file', '--min-fragment-ms', '--pack-images'])
       expect(args).not.toContain(f);
   });
 
@@ -70,6 +74,9 @@ describe('drives[].writer', () => {
     expect(optionOf({ drives: [{ id: 'd0', spec, writer: { bogus: 1 } }] })).toBe('drives.0.writer.bogus');
     expect(optionOf({ drives: [{ id: 'd0', spec, writer: { appendOnly: 'yes' } }] })).toBe(
       'drives.0.writer.appendOnly',
+    );
+    expect(optionOf({ drives: [{ id: 'd0', spec, writer: { packImages: 1 } }] })).toBe(
+      'drives.0.writer.packImages',
     );
   });
 });

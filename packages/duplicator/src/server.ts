@@ -429,6 +429,8 @@ export function writerArgs(
   if (mpx !== undefined) args.push('--mpx', String(mpx));
   if (w.minFragmentMs !== undefined) args.push('--min-fragment-ms', String(w.minFragmentMs));
   if (w.maxFragmentBytes !== undefined) args.push('--max-fragment-size', String(w.maxFragmentBytes));
+  if (w.maxFragmentImages !== undefined) args.push('--max-fragment-images', String(w.maxFragmentImages));
+  if (w.packImages === true) args.push('--pack-images');
   if (w.streamIdleMs !== undefined) args.push('--stream-idle-ms', String(w.streamIdleMs));
   if (w.appendOnly === true) args.push('--append-only');
   if (w.logFile !== undefined) args.push('--log-file', w.logFile);

@@ -127,6 +127,7 @@ async function main(argv: string[]): Promise<number> {
     minFragmentMs: options.minFragmentMs,
     ...(options.maxFragmentBytes === undefined ? {} : { maxFragmentBytes: options.maxFragmentBytes }),
     ...(options.maxFragmentImages === undefined ? {} : { maxFragmentImages: options.maxFragmentImages }),
+    packImages: options.packImages,
   });
 
   let closing: Promise<number> | undefined;

@@ -36,6 +36,8 @@ describe('parseWriterOptions', () => {
     expect([...o.dsu.keys()]).toEqual(['main', 'b']);
     expect(o).toMatchObject({ mpx: 1, minFragmentMs: 4000, streamIdleMs: 30_000 });
     expect(o.maxFragmentBytes).toBeUndefined();
+    expect(o.packImages).toBe(false);
+    expect(parseWriterOptions([...base, '--pack-images']).packImages).toBe(true);
     const m = parseWriterOptions([
       ...base,
       '--mpx',

@@ -34,6 +34,8 @@ export interface WriterOptions {
   minFragmentMs: number;
   maxFragmentBytes: number | undefined;
   maxFragmentImages: number | undefined;
+  /** At MPX factor 1, small deferred disk images join the open fragment (`--pack-images`). */
+  packImages: boolean;
   /** A stream silent this long mid-image fails. */
   streamIdleMs: number;
 }
@@ -42,7 +44,7 @@ export const USAGE = `usage: tape-writer --drive-id <id> --drive <spec> --connec
   [--clock-scale <x>] [--log-level <level>] [--log-file <path>] [--heartbeat-ms <ms>] [--append-only]
   [--block-payload-size <bytes>] [--read-ahead <chunks>] [--threads <n>] [--faults '<fault plan JSON>']
   [--mpx <n>] [--min-fragment-ms <ms>] [--max-fragment-size <bytes>] [--max-fragment-images <n>]
-  [--stream-idle-ms <ms>]
+  [--pack-images] [--stream-idle-ms <ms>]
   <spec>: virtual:<library-dir>#<drive> | iscsi://host[:port]/<iqn>/<lun> | sg:/dev/sgN | st:/dev/nstN`;
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -85,6 +87,7 @@ export function parseWriterOptions(argv: readonly string[]): WriterOptions {
         'min-fragment-ms': { type: 'string' },
         'max-fragment-size': { type: 'string' },
         'max-fragment-images': { type: 'string' },
+        'pack-images': { type: 'boolean' },
         'stream-idle-ms': { type: 'string' },
         faults: { type: 'string' },
       },
@@ -161,6 +164,7 @@ export function parseWriterOptions(argv: readonly string[]): WriterOptions {
       maxSizeText === undefined ? undefined : integer('max-fragment-size', maxSizeText, 0, 1, 2 ** 50),
     maxFragmentImages:
       maxImagesText === undefined ? undefined : integer('max-fragment-images', maxImagesText, 0, mpx, 65_535),
+    packImages: values['pack-images'] === true,
     streamIdleMs: integer('stream-idle-ms', str('stream-idle-ms'), 30_000, 10, 86_400_000),
     driveId,
     drive,

@@ -1,3 +1,5 @@
+import type { Slab } from './block-slabs';
+
 /**
  * The drive buffer as a timing model: pure arithmetic on model time, no clock and no I/O.
  *
@@ -14,6 +16,8 @@ export interface BufferedRun {
   count: number;
   /** The bytes, for a single real block; absent for synthetic payload. */
   data?: Uint8Array | undefined;
+  /** The slab `data` lives in (released once the store holds the block). */
+  slab?: Slab | undefined;
   /** Model time the head starts writing this run, and finishes it. */
   drainStart: number;
   drainEnd: number;
@@ -24,7 +28,7 @@ export interface BufferedRun {
 }
 
 /** A piece of buffered data that reached the medium. */
-export type DrainedPiece = Pick<BufferedRun, 'kind' | 'length' | 'count' | 'data'>;
+export type DrainedPiece = Pick<BufferedRun, 'kind' | 'length' | 'count' | 'data' | 'slab'>;
 
 export interface TakeResult {
   drained: DrainedPiece[];
@@ -182,7 +186,7 @@ export class DriveBuffer {
         this.#objects -= r.count;
         this.#bytes -= r.length * r.count;
         if (r.kind === 'filemark') this.#filemarks -= r.count;
-        drained.push({ kind: r.kind, length: r.length, count: r.count, data: r.data });
+        drained.push({ kind: r.kind, length: r.length, count: r.count, data: r.data, slab: r.slab });
         continue;
       }
       if (r.kind === 'data' && r.count > 1 && now > r.drainStart && !r.faulted) {

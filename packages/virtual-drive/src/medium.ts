@@ -41,7 +41,8 @@ export interface MediumStore {
   truncate(index: number): Promise<void>;
   /**
    * Appends objects at end of data. A data block carries its bytes, or only its `length` in
-   * synthetic-payload mode (then a data-storing medium writes zeros).
+   * synthetic-payload mode (then a data-storing medium writes zeros). The store does not refer to
+   * those bytes once the returned promise settles (it wrote or copied them): the drive reuses them.
    */
   append(objects: ReadonlyArray<AppendObject>): Promise<void>;
   /** Makes everything appended so far durable (fdatasync for files). */

@@ -11,8 +11,9 @@ import {
   type WriteFilemarksOptions,
   type WriteResult,
 } from '@tapedup/scsi';
+import { BlockSlabs } from './block-slabs';
 import type { Clock } from './clock';
-import { type DrainedPiece, DriveBuffer } from './drive-buffer';
+import { DriveBuffer } from './drive-buffer';
 import type {
   BufferSample,
   CommandLogEntry,
@@ -21,8 +22,8 @@ import type {
   VirtualDriveOptions,
 } from './drive-types';
 import { FAULT_KINDS, FaultInjector, type FaultKind, type ScriptedFault } from './faults';
-import type { AppendObject, MediumStore } from './medium';
-import { canAppendRuns, canNumberFiles } from './medium-extensions';
+import type { MediumStore } from './medium';
+import { canNumberFiles } from './medium-extensions';
 import { type DriveProfile, makeProfile } from './profile';
 import {
   appendOnlyViolation,
@@ -40,13 +41,17 @@ import {
   writeError,
   writeProtected,
 } from './sense';
+import { type StoreWriteFailure, StoreWriter } from './store-writer';
 
 const NEVER = new Promise<never>(() => {});
 const COMMAND_DONE = Symbol('command done');
 const MAX_FILEMARKS = 0xffffff;
 const MAX_SPACE = 0x7fffff;
-/** Objects handed to `MediumStore.append` per call when a synthetic run must be expanded. */
-const APPEND_CHUNK = 4096;
+/**
+ * Data the head wrote that may wait for the store while WRITE commands go on (see `StoreWriter`):
+ * enough to gather many blocks into one file write, small enough to keep the host's memory bounded.
+ */
+const STORE_BACKLOG_BYTES = 16 * 1024 * 1024;
 
 type CommandClass = 'write' | 'filemark' | 'sync';
 
@@ -90,7 +95,10 @@ export class VirtualDrive implements TapeDevice {
   #epoch = 0;
   #queue: Promise<unknown> = Promise.resolve();
   #seq = 0;
+  /** The command log; trimmed to `#logLimit` entries in bulk, so keeping it costs O(1) per command. */
   #log: CommandLogEntry[] = [];
+  #writer: StoreWriter | undefined;
+  readonly #slabs = new BlockSlabs();
   readonly stats: DriveStats;
 
   constructor(options: VirtualDriveOptions) {
@@ -171,6 +179,7 @@ export class VirtualDrive implements TapeDevice {
 
   /** The most recent commands (bounded by `commandLogLimit`), oldest first. */
   get commandLog(): ReadonlyArray<CommandLogEntry> {
+    if (this.#log.length > this.#logLimit) this.#log.splice(0, this.#log.length - this.#logLimit);
     return this.#log;
   }
 
@@ -540,10 +549,21 @@ export class VirtualDrive implements TapeDevice {
   #record(entry: CommandLogEntry): void {
     if (this.#logLimit > 0) {
       this.#log.push(entry);
-      if (this.#log.length > this.#logLimit) this.#log.splice(0, this.#log.length - this.#logLimit);
+      // Trim only once the log is twice its limit: a splice per command would move the whole log.
+      if (this.#log.length >= 2 * this.#logLimit) this.#log.splice(0, this.#log.length - this.#logLimit);
     }
     this.#onCommand?.(entry);
-    this.#logger?.debug({ drive: this.name, ...entry }, 'command');
+    if (this.#logger !== undefined && this.#debugEnabled()) {
+      this.#logger.debug({ drive: this.name, ...entry }, 'command');
+    }
+  }
+
+  /** A pino logger says whether debug is on; building the entry for a disabled level costs per command. */
+  #debugEnabled(): boolean {
+    const logger = this.#logger as
+      | (DriveLogger & { isLevelEnabled?: (level: string) => boolean })
+      | undefined;
+    return typeof logger?.isLevelEnabled === 'function' ? logger.isLevelEnabled('debug') : true;
   }
 
   #sample(): void {
@@ -553,12 +573,16 @@ export class VirtualDrive implements TapeDevice {
   /**
    * The common start of a command: faults, pending unit attention, readiness, then what the head wrote
    * meanwhile, and a deferred error if that (or anything earlier) failed. Returns the faults that struck.
+   * `streaming` (WRITE and immediate WRITE FILEMARKS): the command need not wait for the store to hold
+   * what the head wrote, only for its backlog to be within bounds; every other command sees the
+   * store complete.
    */
   async #begin(
     opcode: number,
     classes: CommandClass[],
     needMedium = true,
     bytes = 0,
+    streaming = false,
   ): Promise<Set<FaultKind>> {
     const kinds = this.faults.check({
       ops: classes,
@@ -579,7 +603,7 @@ export class VirtualDrive implements TapeDevice {
       if (!this.#store) throw mediumNotPresent(opcode);
       if (!this.#threaded) throw notLoaded(opcode);
     }
-    await this.#takeDrained();
+    await this.#takeDrained(streaming);
     this.#raiseDeferred();
     return kinds;
   }
@@ -592,8 +616,12 @@ export class VirtualDrive implements TapeDevice {
     }
   }
 
-  /** Hands what the head wrote by now to the store; a faulted run becomes a pending deferred error. */
-  async #takeDrained(): Promise<void> {
+  /**
+   * Hands what the head wrote by now to the store; a faulted run becomes a pending deferred error.
+   * With `streaming` the store writes in the background (see {@link StoreWriter}); otherwise, or
+   * when its backlog is over the bound, this waits until the store holds everything.
+   */
+  async #takeDrained(streaming = false): Promise<void> {
     const store = this.#store;
     if (!store || !this.#threaded) return;
     const now = this.#clock.now();
@@ -601,21 +629,39 @@ export class VirtualDrive implements TapeDevice {
     if (faulted) {
       this.#onDeferredFault(now, 'buffered data could not be written');
     }
+    const writer = this.#writerFor(store);
     if (drained.length > 0) {
-      try {
-        await this.#clock.io(appendPieces(store, drained));
-      } catch (error) {
-        // The store refused buffered data: for the host this is a deferred write error.
-        this.#drop();
-        this.#pos = store.objectCount();
-        this.#deferred ??= writeError(true, undefined, `medium store append failed: ${errorText(error)}`);
-        this.stats.deferredErrors++;
-        return;
-      }
       this.#unsynced = true;
       for (const p of drained) this.stats.bytesOnMedium += p.length * p.count;
+      writer.push(drained);
     }
+    if (!streaming || faulted || writer.overLimit) await writer.settle();
     if (faulted) this.#pos = store.objectCount();
+  }
+
+  /** The background writer of `store` (a new one after a cartridge change). */
+  #writerFor(store: MediumStore): StoreWriter {
+    if (this.#writer?.store !== store) {
+      this.#writer = new StoreWriter(
+        store,
+        this.#clock,
+        STORE_BACKLOG_BYTES,
+        (failure) => this.#onStoreFailure(store, failure),
+        (piece) => this.#slabs.release(piece.slab),
+      );
+    }
+    return this.#writer;
+  }
+
+  /** The store refused buffered data: for the host this is a deferred write error. */
+  #onStoreFailure(store: MediumStore, failure: StoreWriteFailure): void {
+    this.#drop();
+    this.stats.bytesOnMedium -= failure.bytes;
+    this.stats.bytesLost += failure.bytes;
+    this.stats.objectsLost += failure.objects;
+    if (this.#store === store) this.#pos = store.objectCount();
+    this.#deferred ??= writeError(true, undefined, `medium store append failed: ${errorText(failure.error)}`);
+    this.stats.deferredErrors++;
   }
 
   #onDeferredFault(now: number, detail: string): void {
@@ -685,18 +731,20 @@ export class VirtualDrive implements TapeDevice {
       );
     }
     const total = length * count;
-    const kinds = await this.#begin(opcode, ['write'], true, total);
+    const kinds = await this.#begin(opcode, ['write'], true, total, true);
     this.#checkWritable(opcode, kinds);
     await this.#prepareOverwrite(opcode);
     const before = this.#bytesAtPos();
     if (before + total > this.#store!.info().capacityBytes) throw volumeOverflow(count, opcode);
+    // Keep a copy only when the medium stores bytes: the caller may reuse its buffer, and a
+    // synthetic medium would throw the copy away.
+    const copy = data && this.#store!.info().storesData ? this.#slabs.copy(data) : undefined;
     this.#buffer.enqueue(this.#clock.now(), {
       kind: 'data',
       length,
       count,
-      // Keep a copy only when the medium stores bytes: the caller may reuse its buffer, and a
-      // synthetic medium would throw the copy away.
-      data: data && this.#store!.info().storesData ? data.slice() : undefined,
+      data: copy?.data,
+      slab: copy?.slab,
       faulted: kinds.has('deferred-error'),
     });
     this.#afterEnqueue(count);
@@ -713,7 +761,7 @@ export class VirtualDrive implements TapeDevice {
     if (count > 0) classes.push('filemark');
     if (!immediate) classes.push('sync');
     const started = this.#clock.now();
-    const kinds = await this.#begin(opcode, classes);
+    const kinds = await this.#begin(opcode, classes, true, 0, immediate);
     if (count > 0) {
       this.#checkWritable(opcode, kinds);
       await this.#prepareOverwrite(opcode);
@@ -866,8 +914,12 @@ export class VirtualDrive implements TapeDevice {
   /** User-data bytes before the host position (on the medium plus in the buffer). */
   #bytesAtPos(): number {
     const store = this.#store!;
-    if (this.#buffer.empty) return store.bytesBefore(this.#pos);
-    return store.bytesBefore(store.objectCount()) + this.#buffer.bytes;
+    // Objects on their way to the store sit between it and the buffer: the position is at their end.
+    const writing = this.#writer?.store === store ? this.#writer : undefined;
+    if (this.#buffer.empty && (writing === undefined || writing.objects === 0)) {
+      return store.bytesBefore(this.#pos);
+    }
+    return store.bytesBefore(store.objectCount()) + (writing?.bytes ?? 0) + this.#buffer.bytes;
   }
 
   #earlyWarningPoint(): number {
@@ -877,7 +929,8 @@ export class VirtualDrive implements TapeDevice {
 
   /** Filemarks still in the buffer count towards the host's file number. */
   #bufferedFilemarks(): number {
-    return this.#buffer.empty ? 0 : this.#buffer.filemarks;
+    const writing = this.#writer?.store === this.#store ? (this.#writer?.filemarks ?? 0) : 0;
+    return (this.#buffer.empty ? 0 : this.#buffer.filemarks) + writing;
   }
 
   #resetMediumState(): void {
@@ -894,31 +947,6 @@ export class VirtualDrive implements TapeDevice {
       this.profile.backhitchMs,
     );
   }
-}
-
-async function appendPieces(store: MediumStore, pieces: ReadonlyArray<DrainedPiece>): Promise<void> {
-  let batch: AppendObject[] = [];
-  const flushBatch = async () => {
-    if (batch.length > 0) {
-      const b = batch;
-      batch = [];
-      await store.append(b);
-    }
-  };
-  for (const p of pieces) {
-    if (p.count > 1 && canAppendRuns(store)) {
-      await flushBatch();
-      await store.appendRun(p.kind, p.length, p.count);
-      continue;
-    }
-    for (let i = 0; i < p.count; i++) {
-      batch.push(
-        p.kind === 'filemark' ? { kind: 'filemark' } : { kind: 'data', length: p.length, data: p.data },
-      );
-      if (batch.length >= APPEND_CHUNK) await flushBatch();
-    }
-  }
-  await flushBatch();
 }
 
 function wrapStoreError(error: unknown, make: () => ScsiError): ScsiError {

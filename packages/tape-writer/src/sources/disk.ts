@@ -19,7 +19,7 @@ export interface DiskSourceOptions {
   threads?: number;
   /** Chunks a worker may read ahead per image (default 4). */
   readAhead?: number;
-  /** Data blocks per chunk (default 4). */
+  /** Data blocks per chunk, i.e. per message from the worker (default 16: 4 MiB of 256 KiB blocks). */
   chunkBlocks?: number;
   /** The worker script; default the built `dist/sources/disk-worker.js`. */
   workerPath?: string;
@@ -61,7 +61,7 @@ export class DiskSourceOpener implements SourceOpener {
     if (!(options.roots instanceof Map)) throw new TypeError('disk source option "roots" must be a Map');
     this.#roots = options.roots;
     this.#readAhead = positiveInteger(options.readAhead ?? 4, 'readAhead');
-    this.#chunkBlocks = positiveInteger(options.chunkBlocks ?? 4, 'chunkBlocks');
+    this.#chunkBlocks = positiveInteger(options.chunkBlocks ?? 16, 'chunkBlocks');
     const threads = positiveInteger(options.threads ?? 2, 'threads');
     this.#pool = new Piscina({
       filename: options.workerPath ?? resolveDiskWorker(),

@@ -5,16 +5,20 @@
  */
 import { describe, expect, it } from 'vitest';
 import { COMPARED_POLICIES } from '../packages/simulator/src/index';
-import { runPolicyBench, WORKLOADS } from '../scripts/bench/policy';
+import { PACKED_W4, runPolicyBench, WORKLOADS } from '../scripts/bench/policy';
 import { REALTIME_SIZES, runRealtime } from '../scripts/bench/realtime';
 import { realtimeTargetLines } from '../scripts/bench/realtime-report';
+import { policyTargetLines } from '../scripts/bench/report';
 
 describe('pnpm bench --smoke (policy part)', () => {
-  it('reports every policy on every workload with finite positive figures and elapsed ≥ the limit', async () => {
+  it('reports every policy on every workload (W4 also packed) cold, adaptive also with drive history, with finite positive figures and elapsed ≥ the limit', async () => {
     const comparisons = await runPolicyBench('smoke');
-    expect(comparisons.map((c) => c.workload.name)).toEqual([...WORKLOADS]);
+    expect(comparisons.map((c) => c.workload.name)).toEqual([...WORKLOADS, PACKED_W4]);
     for (const c of comparisons) {
-      expect(c.summaries.map((s) => s.policy)).toEqual([...COMPARED_POLICIES]);
+      expect(c.summaries.map((s) => `${s.policy}/${s.history}`)).toEqual([
+        ...COMPARED_POLICIES.map((p) => `${p}/cold`),
+        'adaptive/workload',
+      ]);
       expect(c.sweep.length).toBeGreaterThan(1);
       for (const s of c.summaries) {
         for (const v of [s.elapsedSeconds, s.limitSeconds, s.bytes, s.images, s.syncs]) {
@@ -25,7 +29,17 @@ describe('pnpm bench --smoke (policy part)', () => {
         expect(s.commitLatencySeconds.p99).toBeGreaterThanOrEqual(s.commitLatencySeconds.p50);
       }
     }
-  }, 120_000);
+    // Packing shares fragments: fewer immediate filemarks than images for adaptive on W4.
+    const packed = comparisons.at(-1)!.summaries.find((s) => s.policy === 'adaptive')!;
+    expect(packed.immediateFilemarks).toBeLessThan(packed.images / 2);
+    // The targets table: every policy target line names both starts and has three cells.
+    const lines = policyTargetLines(comparisons);
+    expect(lines).toHaveLength(4 + 1 + WORKLOADS.length + 1);
+    for (const line of lines) {
+      expect(line.split('|'), line).toHaveLength(5);
+      expect(line, line).toMatch(/cold: .*; with drive history: /);
+    }
+  }, 180_000);
 });
 
 describe('pnpm bench --smoke (real-time part)', () => {

@@ -4,13 +4,14 @@
 import { cpus, totalmem } from 'node:os';
 import {
   type Comparison,
+  type HistoryMode,
   markdownTable,
   type PolicySummary,
   SUMMARY_COLUMNS,
   summaryRows,
 } from '@tapedup/simulator';
 import type { CatalogFigures, IscsiFigures, Outcome } from './external';
-import { type BenchMode, MODES } from './policy';
+import { type BenchMode, MODES, PACKED_W4 } from './policy';
 import type { RealtimeFigures } from './realtime';
 import { realtimeSection, realtimeTargetLines } from './realtime-report';
 
@@ -33,45 +34,159 @@ export function machine(): string {
   return `${cpu[0]?.model ?? 'unknown cpu'}, ${cpu.length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB memory, Node ${process.version}`;
 }
 
+/** The summary of `policy` on `workload`, cold (the default) or with the drives' history. */
 function find(
   comparisons: readonly Comparison[],
   workload: string,
   policy: string,
+  history: HistoryMode = 'cold',
 ): PolicySummary | undefined {
-  return comparisons.find((c) => c.workload.name === workload)?.summaries.find((s) => s.policy === policy);
+  return comparisons
+    .find((c) => c.workload.name === workload)
+    ?.summaries.find((s) => s.policy === policy && s.history === history);
 }
 
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
 
+/** `met`, or by how much the figure is above the bound. */
+const atMost = (x: number, bound: number) => (x <= bound ? 'met' : `missed by ${pct(x / bound - 1)}`);
+
+/** The two starts of every adaptive figure, in table order. */
+const STARTS: readonly { history: HistoryMode; label: string }[] = [
+  { history: 'cold', label: 'cold' },
+  { history: 'workload', label: 'with drive history' },
+];
+
+/** `cold: x; with drive history: y` for the starts that ran, with the verdict of each likewise. */
+function bothStarts(figures: readonly { label: string; figure: string; verdict: string }[]): {
+  measured: string;
+  verdict: string;
+} {
+  return {
+    measured: figures.map((f) => `${f.label}: ${f.figure}`).join('; '),
+    verdict: figures.map((f) => `${f.label}: ${f.verdict}`).join('; '),
+  };
+}
+
 /** One line per target of issue 7: the figure, met or not and by how much. */
 export function targetLines(r: BenchReport): string[] {
+  return [...policyTargetLines(r.comparisons), ...otherTargetLines(r)];
+}
+
+/**
+ * The policy targets of issue 7, each measured from a cold start and with the drives' history
+ * (the preset's, restored as the duplicator restores the catalog's at start-up).
+ */
+export function policyTargetLines(comparisons: readonly Comparison[]): string[] {
   const lines: string[] = [];
-  for (const w of ['W1', 'W2', 'W4']) {
-    const a = find(r.comparisons, w, 'adaptive');
-    if (a === undefined) continue;
-    const met = a.limitRatio <= 1.02;
+  const row = (target: string, cells: { measured: string; verdict: string }) =>
+    `| ${target} | ${cells.measured} | ${cells.verdict} |`;
+  for (const [w, what] of [
+    ['W1', 'W1'],
+    ['W2', 'W2'],
+    ['W4', 'W4'],
+    [PACKED_W4, 'W4 with the writer packing images'],
+  ] as const) {
+    const figures = STARTS.flatMap(({ history, label }) => {
+      const a = find(comparisons, w, 'adaptive', history);
+      return a === undefined
+        ? []
+        : [{ label, figure: `${a.limitRatio.toFixed(4)} ×`, verdict: atMost(a.limitRatio, 1.02) }];
+    });
+    if (figures.length > 0)
+      lines.push(row(`adaptive on ${what}: elapsed ≤ 1.02 × limit`, bothStarts(figures)));
+  }
+  const o3 = find(comparisons, 'W3', 'oracle');
+  if (o3 !== undefined) {
+    const figures = STARTS.flatMap(({ history, label }) => {
+      const a = find(comparisons, 'W3', 'adaptive', history);
+      if (a === undefined) return [];
+      const ratio = a.elapsedSeconds / o3.elapsedSeconds;
+      return [{ label, figure: `${ratio.toFixed(4)} ×`, verdict: atMost(ratio, 1.02) }];
+    });
+    if (figures.length > 0) {
+      const cells = bothStarts(figures);
+      lines.push(
+        row('adaptive on W3: mean elapsed ≤ 1.02 × oracle', {
+          measured: `${cells.measured} (the oracle: ${(o3.batchBytes ?? 0) / 1e9} GB batches, ${o3.elapsedSeconds.toFixed(1)} s)`,
+          verdict: cells.verdict,
+        }),
+      );
+    }
+  }
+  for (const c of comparisons) {
+    const others = c.summaries.filter(
+      (s) => s.history === 'cold' && ['sync-every', 'fixed', 'cta'].includes(s.policy),
+    );
+    if (others.length === 0) continue;
+    const best = others.reduce((b, s) => (s.elapsedSeconds < b.elapsedSeconds ? s : b));
+    const figures = STARTS.flatMap(({ history, label }) => {
+      const a = find(comparisons, c.workload.name, 'adaptive', history);
+      if (a === undefined) return [];
+      const faster = others.filter((s) => s.elapsedSeconds <= a.elapsedSeconds);
+      return [
+        {
+          label,
+          figure: `${(a.elapsedSeconds / best.elapsedSeconds).toFixed(4)} ×`,
+          verdict: faster.length === 0 ? 'met' : `missed: ${faster.map((s) => s.policy).join(', ')} faster`,
+        },
+      ];
+    });
+    if (figures.length === 0) continue;
+    const cells = bothStarts(figures);
     lines.push(
-      `| adaptive on ${w}: elapsed ≤ 1.02 × limit | ${a.limitRatio.toFixed(4)} × | ${met ? 'met' : `missed by ${pct(a.limitRatio / 1.02 - 1)}`} |`,
+      row(`adaptive faster than sync-every, fixed, cta on ${c.workload.name}`, {
+        measured: `${cells.measured} the best of them (${best.policy})`,
+        verdict: cells.verdict,
+      }),
     );
   }
-  const a3 = find(r.comparisons, 'W3', 'adaptive');
-  const o3 = find(r.comparisons, 'W3', 'oracle');
-  if (a3 && o3) {
-    const ratio = a3.elapsedSeconds / o3.elapsedSeconds;
-    lines.push(
-      `| adaptive on W3: mean elapsed ≤ 1.02 × oracle | ${ratio.toFixed(4)} × the oracle (${(o3.batchBytes ?? 0) / 1e9} GB batches) | ${ratio <= 1.02 ? 'met' : `missed by ${pct(ratio / 1.02 - 1)}`} |`,
-    );
-  }
-  for (const c of r.comparisons) {
-    const a = c.summaries.find((s) => s.policy === 'adaptive');
-    if (a === undefined) continue;
-    const others = c.summaries.filter((s) => ['sync-every', 'fixed', 'cta'].includes(s.policy));
-    const worse = others.filter((s) => s.elapsedSeconds <= a.elapsedSeconds);
-    const best = others.reduce((b, s) => (s.elapsedSeconds < b.elapsedSeconds ? s : b), others[0]!);
-    lines.push(
-      `| adaptive faster than sync-every, fixed, cta on ${c.workload.name} | ${(a.elapsedSeconds / best.elapsedSeconds).toFixed(4)} × the best of them (${best.policy}) | ${worse.length === 0 ? 'met' : `missed: ${worse.map((s) => s.policy).join(', ')} faster`} |`,
-    );
-  }
+  return lines;
+}
+
+/**
+ * Adaptive from a cold start and with the drives' history, beside the oracle, per workload: what the
+ * history is worth and where the cold start loses.
+ */
+export function historyTable(comparisons: readonly Comparison[]): string {
+  const rows = comparisons.flatMap((c) => {
+    const name = c.workload.name;
+    const cold = find(comparisons, name, 'adaptive', 'cold');
+    const warm = find(comparisons, name, 'adaptive', 'workload');
+    const oracle = find(comparisons, name, 'oracle');
+    if (cold === undefined || warm === undefined || oracle === undefined) return [];
+    return [
+      [
+        name,
+        warm.historyErrors.toFixed(2),
+        oracle.elapsedSeconds.toFixed(1),
+        cold.elapsedSeconds.toFixed(1),
+        warm.elapsedSeconds.toFixed(1),
+        (cold.elapsedSeconds / oracle.elapsedSeconds).toFixed(4),
+        (warm.elapsedSeconds / oracle.elapsedSeconds).toFixed(4),
+        `${cold.syncs.toFixed(0)} / ${warm.syncs.toFixed(0)} / ${oracle.syncs.toFixed(0)}`,
+        `${(cold.bytesRewritten / 1e9).toFixed(2)} / ${(warm.bytesRewritten / 1e9).toFixed(2)} / ${(oracle.bytesRewritten / 1e9).toFixed(2)}`,
+      ],
+    ];
+  });
+  return markdownTable(
+    [
+      'workload',
+      'errors in history',
+      'oracle s',
+      'adaptive cold s',
+      'adaptive with history s',
+      'cold ÷ oracle',
+      'history ÷ oracle',
+      'syncs (cold / history / oracle)',
+      'GB rewritten (cold / history / oracle)',
+    ],
+    rows,
+  );
+}
+
+function otherTargetLines(r: BenchReport): string[] {
+  const lines: string[] = [];
   if (r.catalog.ran) {
     const c = r.catalog.value;
     lines.push(
@@ -145,6 +260,31 @@ ${markdownTable(SUMMARY_COLUMNS, rows)}
 
 ![elapsed ÷ limit per policy per workload](img/bench-limit-ratio.svg)
 
+### Cold start and drive history
+
+Every policy runs cold: each drive starts with no history, as a new installation, so \`adaptive\`
+begins from its error-rate prior (one error per 10 TB, with the weight of 100 GB). A site's drives
+have a history, kept in the catalog and restored into the duplicator's estimators at start-up; the
+rows "adaptive, drive history" run the same seeds with the presets' history restored through that
+same call (\`DriveStats.restoreDrive\`): each drive wrote 1 TB before the run under the workload's own
+error process (W3: errors drawn at 1 per 100 GB from the run's seed; the others: none). Only
+\`adaptive\` reads the error-rate estimate, so the other policies and the oracle are the same either
+way and are run once. On error-free workloads a clean history changes nothing: the fresh cartridge's
+own estimate (the prior) is the higher of the two and is the one used.
+
+${historyTable(r.comparisons)}
+
+### W4 with packing
+
+W4's images (64 KB – 4 MB, about 1 MB on average) take about 2.4 ms each to stream, less than the
+3 ms of their immediate filemark. \`${PACKED_W4}\` runs W4 with the tape-writer option
+\`packImages: true\` for every policy and the oracle: at MPX factor 1 an image that ends with a
+deferred decision leaves its fragment open for the next queued image while the fragment is younger
+than \`minFragmentMs\` (4 s) and its table has room (\`maxFragmentImages\`, 16), so small images share
+fragments and filemarks. A packing writer is handed each drive's assigned images together (the
+planner's window), each decided in turn against the batch as it will be, so that it sees the next
+image queued; a synchronous decision or a reason to end the batch between images ends the hand-over.
+
 Oracle sweeps (mean elapsed per batch size):
 
 ${sweeps}
@@ -170,7 +310,8 @@ ${realtimeSection(r.realtime, r.mode, r.catalog)}
 - The host is infinitely fast: synthetic payloads take no host time, only drive commands do. The
   immediate filemark's 3 ms per image is real host time, so on W4 (images of 64 KB–4 MB, ≈ 1 MB mean,
   2.4 ms of drive time each) the host cannot keep the drive streaming whatever the batch size: the
-  floor there is about 50,000 × 3 ms = 150 s against a 120 s byte limit.
+  floor there is about 50,000 × 3 ms = 150 s against a 120 s byte limit, unless the writer packs
+  images into shared fragments (${PACKED_W4}).
 - Media errors (W3) are deferred write errors drawn per byte written (1 per 100 GB); the error
   surfaces when the drive head reaches the bad data, so every copy accepted since the last good sync
   fails with it, as on a real drive. An error detected before any of an image reached the tape costs

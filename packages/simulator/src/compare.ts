@@ -5,7 +5,7 @@
  */
 import { invalidOption } from './errors';
 import { COMPARED_POLICIES, fixedBytesPolicy, namedPolicy, oracleSweep, type PolicyLabel } from './policies';
-import { type SimulationOptions, type SimulationResult, simulate } from './simulation';
+import { type HistoryMode, type SimulationOptions, type SimulationResult, simulate } from './simulation';
 import type { Workload } from './workload';
 import type { WriterFactory } from './writer-seam';
 
@@ -18,6 +18,10 @@ export interface CompareOptions {
   readonly writer?: WriterFactory | undefined;
   readonly profile?: SimulationOptions['profile'];
   readonly faultRatePerByte?: number | undefined;
+  /** `cold` (default) or `workload`: the drives' history before each run (see `SimulationOptions`). */
+  readonly history?: HistoryMode | undefined;
+  /** Options of the tape-writer engine, the same for every policy (see `SimulationOptions`). */
+  readonly writerOptions?: SimulationOptions['writerOptions'];
   /** Factor between the oracle's swept batch sizes (default 2). */
   readonly oracleStep?: number | undefined;
   /** Called after each run (progress). */
@@ -31,6 +35,9 @@ export interface PolicySummary {
   readonly batchBytes?: number | undefined;
   readonly seeds: number;
   readonly writer: string;
+  readonly history: HistoryMode;
+  /** Mean errors in the restored drive histories (0 when cold). */
+  readonly historyErrors: number;
   readonly elapsedSeconds: number;
   readonly limitSeconds: number;
   readonly limitRatio: number;
@@ -74,6 +81,8 @@ export async function comparePolicies(options: CompareOptions): Promise<Comparis
         writer: options.writer,
         profile: options.profile,
         faultRatePerByte: options.faultRatePerByte,
+        history: options.history,
+        writerOptions: options.writerOptions,
       });
       options.onRun?.(r);
       out.push(r);
@@ -116,6 +125,8 @@ export function summarise(policy: PolicyLabel, results: readonly SimulationResul
     batchBytes: first.batchBytes,
     seeds: results.length,
     writer: first.writer,
+    history: first.history,
+    historyErrors: m((r) => r.historyErrors),
     elapsedSeconds: m((r) => r.elapsedSeconds),
     limitSeconds: m((r) => r.limitSeconds),
     limitRatio: m((r) => r.limitRatio),

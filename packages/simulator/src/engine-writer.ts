@@ -6,7 +6,12 @@
  * seam's.
  */
 import type { AssignItem, WriterToDuplicator } from '@tapedup/protocol';
-import { LoadedMediumChanger, SyntheticSourceOpener, WriterEngine } from '@tapedup/tape-writer';
+import {
+  LoadedMediumChanger,
+  SyntheticSourceOpener,
+  WriterEngine,
+  type WriterEngineOptions,
+} from '@tapedup/tape-writer';
 import pino from 'pino';
 import { SimulatorError } from './errors';
 import type { WriteJob, WriterContext, WriterFactory, WriterUnderTest } from './writer-seam';
@@ -14,14 +19,37 @@ import type { WriteJob, WriterContext, WriterFactory, WriterUnderTest } from './
 /** Data blocks per synthetic chunk: 4096 × 256 KiB = 1 GiB per drive command at most. */
 const CHUNK_BLOCKS = 4096;
 
-export const engineWriterFactory: WriterFactory = {
-  name: 'tape-writer engine',
-  create: async (context) => {
-    const writer = new EngineWriter(context);
-    await writer.mount();
-    return writer;
-  },
-};
+/**
+ * The engine's own settings a simulation may pass through (MPX factor, fragment limits, packing...);
+ * the drive, clock, sources, changer and reports are the simulator's.
+ */
+export type EngineWriterOptions = Readonly<
+  Partial<
+    Omit<
+      WriterEngineOptions,
+      'driveId' | 'device' | 'clock' | 'logger' | 'sources' | 'changer' | 'report' | 'newLabelId' | 'idPrefix'
+    >
+  >
+>;
+
+/**
+ * The tape-writer engine with `options`. A packing engine is handed each drive's assigned copies
+ * together: it packs an image only when the next one is already queued.
+ */
+export function engineWriter(options: EngineWriterOptions = {}): WriterFactory {
+  return {
+    name: 'tape-writer engine',
+    queuesAhead: options.packImages === true,
+    create: async (context) => {
+      const writer = new EngineWriter(context, options);
+      await writer.mount();
+      return writer;
+    },
+  };
+}
+
+/** The engine with its default options, one copy per hand-over. */
+export const engineWriterFactory: WriterFactory = engineWriter();
 
 class EngineWriter implements WriterUnderTest {
   readonly #ctx: WriterContext;
@@ -31,9 +59,10 @@ class EngineWriter implements WriterUnderTest {
   /** A report the seam cannot express (medium full, drive error): the run cannot go on. */
   #fatal: SimulatorError | undefined;
 
-  constructor(context: WriterContext) {
+  constructor(context: WriterContext, options: EngineWriterOptions) {
     this.#ctx = context;
     this.#engine = new WriterEngine({
+      ...options,
       driveId: context.driveId,
       device: context.device,
       clock: context.clock,
@@ -53,26 +82,23 @@ class EngineWriter implements WriterUnderTest {
     await this.#settle();
   }
 
-  async write(job: WriteJob): Promise<void> {
-    const item: AssignItem = {
-      copyId: job.copyId,
-      requestId: 'sim',
-      backupId: job.imageId,
-      copy: job.copyNumber,
-      sizeBytes: job.sizeBytes,
-      source: { kind: 'disk', dsu: 'sim', path: job.imageId },
-      priority: job.priority,
-      attempt: job.attempt,
-      decision: job.ending,
-      reason: job.reason,
-    };
-    this.#engine.handle({
-      v: 1,
-      type: 'assign',
-      id: this.#nextId(),
-      medium: this.#ctx.mediumId,
-      items: [item],
-    });
+  async write(jobs: readonly WriteJob[]): Promise<void> {
+    if (jobs.length === 0) return;
+    const items = jobs.map(
+      (job): AssignItem => ({
+        copyId: job.copyId,
+        requestId: 'sim',
+        backupId: job.imageId,
+        copy: job.copyNumber,
+        sizeBytes: job.sizeBytes,
+        source: { kind: 'disk', dsu: 'sim', path: job.imageId },
+        priority: job.priority,
+        attempt: job.attempt,
+        decision: job.ending,
+        reason: job.reason,
+      }),
+    );
+    this.#engine.handle({ v: 1, type: 'assign', id: this.#nextId(), medium: this.#ctx.mediumId, items });
     await this.#settle();
   }
 

@@ -5,8 +5,9 @@ export {
   type PolicySummary,
   summarise,
 } from './compare';
-export { engineWriterFactory } from './engine-writer';
+export { type EngineWriterOptions, engineWriter, engineWriterFactory } from './engine-writer';
 export { SimulatorError, type SimulatorErrorCode } from './errors';
+export { type DriveHistory, driveHistory, parseHistory, type RestoredHistory } from './history';
 export { measureSyncs, type SyncSample } from './measure-syncs';
 export { limitRatioPlot, sweepPlot, type TimelinePoint, type TimelineSync, timelinePlot } from './plots';
 export {
@@ -21,13 +22,15 @@ export {
 } from './policies';
 export {
   type BatchEvent,
+  HISTORY_MODES,
+  type HistoryMode,
   percentile,
   type SimulationOptions,
   type SimulationResult,
   simulate,
 } from './simulation';
 export { SimulationMedium } from './simulation-medium';
-export { markdownTable, SUMMARY_COLUMNS, summaryRows, textTable } from './table';
+export { markdownTable, policyCell, SUMMARY_COLUMNS, summaryRows, textTable } from './table';
 export {
   type ExplicitImage,
   generateImages,

@@ -27,8 +27,13 @@ async function render(spec: TopLevelSpec): Promise<string> {
 /** Grouped bars: mean elapsed ÷ physical limit per policy per workload (log scale). */
 export function limitRatioPlot(comparisons: readonly Comparison[]): Promise<string> {
   const values = comparisons.flatMap((c) =>
-    c.summaries.map((s) => ({ workload: s.workload, policy: s.policy, ratio: s.limitRatio })),
+    c.summaries.map((s) => ({
+      workload: s.workload,
+      policy: s.history === 'workload' ? `${s.policy}+history` : s.policy,
+      ratio: s.limitRatio,
+    })),
   );
+  const order = ['sync-every', 'fixed', 'cta', 'adaptive', 'adaptive+history', 'oracle'];
   return render({
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: 'Elapsed ÷ physical limit (mean over seeds; 1 = the drive never waits)',
@@ -42,10 +47,10 @@ export function limitRatioPlot(comparisons: readonly Comparison[]): Promise<stri
         field: 'policy',
         type: 'nominal',
         title: null,
-        sort: ['sync-every', 'fixed', 'cta', 'adaptive', 'oracle'],
+        sort: order,
       },
       y: { field: 'ratio', type: 'quantitative', scale: { type: 'log' }, title: 'elapsed ÷ limit' },
-      color: { field: 'policy', type: 'nominal', sort: ['sync-every', 'fixed', 'cta', 'adaptive', 'oracle'] },
+      color: { field: 'policy', type: 'nominal', sort: order },
       tooltip: [{ field: 'ratio', type: 'quantitative', format: '.4f' }],
     },
   } as TopLevelSpec);
@@ -95,7 +100,7 @@ export function sweepPlot(comparisons: readonly Comparison[]): Promise<string> {
     height: 160,
     mark: { type: 'line', point: true },
     encoding: {
-      facet: { field: 'workload', type: 'nominal', columns: 5, title: null },
+      facet: { field: 'workload', type: 'nominal', columns: 6, title: null },
       x: { field: 'GB', type: 'quantitative', scale: { type: 'log' }, title: 'batch GB' },
       y: { field: 'elapsed', type: 'quantitative', scale: { zero: false }, title: 'elapsed s' },
     },

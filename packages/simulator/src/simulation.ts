@@ -15,6 +15,7 @@ import {
   type BatchState,
   compareCopies,
   DEFAULT_PLANNER_SETTINGS,
+  type DriveContext,
   DriveStats,
   emptyBatch,
   type ImageFacts,
@@ -25,13 +26,17 @@ import {
   type WriterInfo,
   withDeferredImage,
 } from './duplicator';
-import { engineWriterFactory } from './engine-writer';
-import { SimulatorError } from './errors';
+import { type EngineWriterOptions, engineWriter, engineWriterFactory } from './engine-writer';
+import { invalidOption, SimulatorError } from './errors';
+import { driveHistory } from './history';
 import { measureSyncs } from './measure-syncs';
 import { buildPolicy, type PolicyVariant } from './policies';
 import { SimulationMedium } from './simulation-medium';
 import { generateImages, type SimImage, type Workload } from './workload';
-import type { WriterFactory, WriterReport, WriterUnderTest } from './writer-seam';
+import type { WriteJob, WriterFactory, WriterReport, WriterUnderTest } from './writer-seam';
+
+/** Most copies in one hand-over to a writer that queues ahead (the planner's window bounds it too). */
+const MAX_JOBS_PER_HAND_OVER = 256;
 
 export interface SimulationOptions {
   readonly workload: Workload;
@@ -40,16 +45,31 @@ export interface SimulationOptions {
   readonly seed: number;
   /** The writer behind the seam (default: the tape-writer engine). */
   readonly writer?: WriterFactory | undefined;
+  /**
+   * Options of the tape-writer engine (e.g. `packImages`), for the default writer only. A packing
+   * engine is handed each drive's assigned copies together (see `WriterFactory.queuesAhead`).
+   */
+  readonly writerOptions?: EngineWriterOptions | undefined;
   /** Overrides the workload's drive profile. */
   readonly profile?: ProfileName | DriveProfile | undefined;
   /** Overrides the workload's media-error rate (errors per byte written). */
   readonly faultRatePerByte?: number | undefined;
   readonly planner?: PlannerSettings | undefined;
+  /**
+   * `cold` (default): every drive starts with no history, as a new installation. `workload`: each
+   * drive's history from the workload (`Workload.history`) is restored into the drive statistics
+   * before the first image, as the duplicator restores the catalog's at start-up.
+   */
+  readonly history?: HistoryMode | undefined;
   /** Every drive-buffer level change, for timelines. */
   readonly onBufferSample?: ((driveId: string, sample: BufferSample) => void) | undefined;
   /** Every committed or failed batch, for timelines. */
   readonly onBatchEnd?: ((driveId: string, event: BatchEvent) => void) | undefined;
 }
+
+export type HistoryMode = 'cold' | 'workload';
+
+export const HISTORY_MODES: readonly HistoryMode[] = ['cold', 'workload'];
 
 export interface BatchEvent {
   readonly time: number;
@@ -67,6 +87,10 @@ export interface SimulationResult {
   readonly profile: string;
   readonly drives: number;
   readonly writer: string;
+  /** Whether the drives started cold or with the workload's history. */
+  readonly history: HistoryMode;
+  /** Errors in the restored histories, all drives (0 when cold). */
+  readonly historyErrors: number;
   readonly elapsedSeconds: number;
   /** Payload bytes of every copy (each counted once). */
   readonly bytes: number;
@@ -110,8 +134,15 @@ interface DriveState {
   open: { copyId: string; facts: ImageFacts; startedAt: number; ending: 'defer' | 'sync' }[];
   batch: BatchState;
   running: boolean;
-  /** The job being written (its report needs the facts and start time). */
-  current?: { copyId: string; facts: ImageFacts; startedAt: number; ending: 'defer' | 'sync' } | undefined;
+  /** The jobs handed to the writer and not yet reported written, in write order. */
+  handed: HandedJob[];
+}
+
+interface HandedJob {
+  readonly copyId: string;
+  readonly facts: ImageFacts;
+  readonly startedAt: number;
+  readonly ending: 'defer' | 'sync';
 }
 
 /** Runs one simulation to the end (every copy committed) and returns its figures. */
@@ -121,8 +152,16 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   const rate = profile.mediaRateBytesPerSec;
   const faultRate = options.faultRatePerByte ?? workload.faultRatePerByte;
   const plannerSettings = options.planner ?? DEFAULT_PLANNER_SETTINGS;
-  const writerFactory = options.writer ?? engineWriterFactory;
+  if (options.writer !== undefined && options.writerOptions !== undefined) {
+    throw invalidOption('writerOptions', 'apply to the tape-writer engine only, not to a given writer');
+  }
+  const writerFactory =
+    options.writer ?? (options.writerOptions ? engineWriter(options.writerOptions) : engineWriterFactory);
   const policy = buildPolicy(options.policy);
+  const historyMode = options.history ?? 'cold';
+  if (!HISTORY_MODES.includes(historyMode)) {
+    throw invalidOption('history', `must be ${HISTORY_MODES.join(' or ')}`, historyMode);
+  }
   const clock = new VirtualClock();
   const stats = new DriveStats();
   const images = generateImages(workload, seed);
@@ -172,6 +211,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       open: [],
       batch: emptyBatch(clock.now()),
       running: false,
+      handed: [],
     };
     state.writer = await writerFactory.create({
       driveId: id,
@@ -186,6 +226,16 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     drives.push(state);
   }
 
+  // The catalog's record of each drive, restored through the coordinator's start-up path.
+  let historyErrors = 0;
+  if (historyMode === 'workload' && workload.history !== undefined) {
+    for (const [i, d] of drives.entries()) {
+      const restored = driveHistory(workload.history, faultRate, seed, i);
+      stats.restoreDrive(d.id, restored);
+      historyErrors += restored.errors;
+    }
+  }
+
   // Figures start once every drive is ready (the writers mounted and labelled their cartridges).
   const startedAt = clock.now();
   const baseline = drives.map((d) => ({ ...d.device.stats }));
@@ -197,7 +247,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const now = clock.now();
     switch (r.type) {
       case 'image-written': {
-        const cur = d.current;
+        const cur = d.handed.shift();
         if (cur === undefined || cur.copyId !== r.copyId) {
           throw new SimulatorError('SIMULATION_STALLED', `unexpected image-written for ${r.copyId}`);
         }
@@ -225,7 +275,10 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       case 'sync-failed': {
         stats.observeError(d.id, d.mediumId);
         failedBatches++;
-        for (const copyId of r.copyIds) requeue(d, copyId);
+        for (const copyId of r.copyIds) {
+          unhand(d, copyId);
+          requeue(d, copyId);
+        }
         options.onBatchEnd?.(d.id, { time: now, outcome: 'failed', images: r.copyIds.length });
         d.open = [];
         d.batch = emptyBatch(now);
@@ -233,9 +286,23 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       }
       case 'copy-failed':
         // One copy failed alone (its source); it never joined the batch.
+        unhand(d, r.copyId);
         requeue(d, r.copyId);
         return;
     }
+  }
+
+  function unhand(d: DriveState, copyId: string): void {
+    const i = d.handed.findIndex((j) => j.copyId === copyId);
+    if (i >= 0) d.handed.splice(i, 1);
+  }
+
+  /**
+   * Copies handed over but never started when a batch failed: the writer dropped them, and, as the
+   * duplicator does, they go back to the queue with no attempt charged.
+   */
+  function takeBackUnstarted(d: DriveState): void {
+    for (const job of d.handed.splice(0)) enqueue(records.get(job.copyId)!.copy);
   }
 
   /** A failed copy goes back to the queue as a retry: the policy syncs it on its own. */
@@ -270,7 +337,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const inFlight = new Set<string>();
     for (const c of d.local) inFlight.add(c.imageId);
     for (const o of d.open) inFlight.add(records.get(o.copyId)!.copy.imageId);
-    if (d.current) inFlight.add(records.get(d.current.copyId)!.copy.imageId);
+    for (const h of d.handed) inFlight.add(records.get(h.copyId)!.copy.imageId);
     return {
       driveId: d.id,
       state: d.running ? 'busy' : 'idle',
@@ -306,6 +373,55 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     return { sizeBytes: copy.sizeBytes, priority: copy.priority, kind: copy.kind, attempt: copy.attempt };
   }
 
+  /**
+   * Decides `first` (and, for a writer that queues ahead, the drive's next assigned copies, each
+   * against the batch as it will be once those before it are written) and returns the jobs to hand
+   * over: up to and including the first synchronous ending, or until the batch must end between
+   * images.
+   */
+  function takeJobs(d: DriveState, first: QueuedCopy, context: DriveContext): WriteJob[] {
+    const jobs: WriteJob[] = [];
+    let batch = d.batch;
+    let next: QueuedCopy | undefined = first;
+    const limit = writerFactory.queuesAhead ? MAX_JOBS_PER_HAND_OVER : 1;
+    while (next !== undefined) {
+      const now = clock.now();
+      const facts = factsOf(next);
+      if (jobs.length > 0) {
+        const verdict = policy.shouldSyncNow({ batch, drive: context, next: facts, moreWork: true }, now);
+        // Asked again, against the real batch, once these jobs are written.
+        if (verdict.action === 'sync-now') break;
+      }
+      d.local.shift();
+      d.localBytes -= next.sizeBytes;
+      const othersQueued = Math.ceil(queue.length / drives.length);
+      const remaining = {
+        images: d.local.length + othersQueued,
+        bytes: d.localBytes + queueBytes / drives.length,
+        isLast: d.local.length === 0 && queue.length === 0,
+      };
+      const decision = policy.decide({ image: facts, drive: context, batch, remaining }, now);
+      count(decision.reason);
+      const rec = records.get(next.copyId)!;
+      rec.firstStartedAt ??= now;
+      d.handed.push({ copyId: next.copyId, facts, startedAt: now, ending: decision.decision });
+      jobs.push({
+        copyId: next.copyId,
+        imageId: next.imageId,
+        copyNumber: next.copyNumber,
+        sizeBytes: next.sizeBytes,
+        priority: next.priority,
+        attempt: next.attempt,
+        reason: decision.reason,
+        ending: decision.decision,
+      });
+      if (decision.decision === 'sync' || jobs.length >= limit) break;
+      batch = withDeferredImage(batch, facts, now);
+      next = d.local[0];
+    }
+    return jobs;
+  }
+
   async function runDrive(d: DriveState): Promise<void> {
     d.running = true;
     try {
@@ -335,34 +451,9 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
           await d.writer.flush();
           continue;
         }
-        d.local.shift();
-        d.localBytes -= next.sizeBytes;
-        const othersQueued = Math.ceil(queue.length / drives.length);
-        const remaining = {
-          images: d.local.length + othersQueued,
-          bytes: d.localBytes + queueBytes / drives.length,
-          isLast: d.local.length === 0 && queue.length === 0,
-        };
-        const decision = policy.decide(
-          { image: facts, drive: context, batch: d.batch, remaining },
-          clock.now(),
-        );
-        count(decision.reason);
-        const rec = records.get(next.copyId)!;
-        const startedAt = clock.now();
-        rec.firstStartedAt ??= startedAt;
-        d.current = { copyId: next.copyId, facts, startedAt, ending: decision.decision };
-        await d.writer.write({
-          copyId: next.copyId,
-          imageId: next.imageId,
-          copyNumber: next.copyNumber,
-          sizeBytes: next.sizeBytes,
-          priority: next.priority,
-          attempt: next.attempt,
-          reason: decision.reason,
-          ending: decision.decision,
-        });
-        d.current = undefined;
+        await d.writer.write(takeJobs(d, next, context));
+        // A failed batch leaves the copies handed after it unwritten.
+        takeBackUnstarted(d);
       }
     } finally {
       d.running = false;
@@ -409,6 +500,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     profile: profile.name,
     drives: drives.length,
     writer: writerFactory.name,
+    history: historyMode,
+    historyErrors,
     elapsedSeconds,
     bytes: totalBytes,
     images: images.length,

@@ -27,13 +27,20 @@ function fixed(n: number, digits: number): string {
   return Number.isFinite(n) ? n.toFixed(digits) : String(n);
 }
 
+/** The policy cell: the oracle with its batch size; a run with drive history says so. */
+export function policyCell(s: PolicySummary): string {
+  const name =
+    s.policy === 'oracle' && s.batchBytes !== undefined
+      ? `oracle (${fixed(s.batchBytes / 1e9, 3)} GB)`
+      : s.policy;
+  return s.history === 'workload' ? `${name}, drive history` : name;
+}
+
 /** One row per summary, in `SUMMARY_COLUMNS` order. */
 export function summaryRows(summaries: readonly PolicySummary[]): string[][] {
   return summaries.map((s) => [
     s.workload,
-    s.policy === 'oracle' && s.batchBytes !== undefined
-      ? `oracle (${fixed(s.batchBytes / 1e9, 3)} GB)`
-      : s.policy,
+    policyCell(s),
     String(s.seeds),
     fixed(s.elapsedSeconds, 1),
     fixed(s.limitRatio, 4),

@@ -26,6 +26,18 @@ describe('workloads', () => {
     expect([PRESETS.W5.profile, PRESETS.W5.drives, PRESETS.W5.copies]).toEqual(['LTO-7', 2, 2]);
   });
 
+  it('gives every preset the same documented drive history: 1 TB written, errors drawn from its own rate', () => {
+    for (const w of Object.values(PRESETS))
+      expect(w.history).toEqual({ bytesWritten: 1e12, errors: 'drawn' });
+    const w = parseWorkload({
+      images: 1,
+      sizes: { kind: 'fixed', bytes: 1 },
+      history: { bytesWritten: 5e11, errors: 2 },
+    });
+    expect(w.history).toEqual({ bytesWritten: 5e11, errors: 2 });
+    expect(parseWorkload({ images: 1, sizes: { kind: 'fixed', bytes: 1 } }).history).toBeUndefined();
+  });
+
   it('scales a workload for quick runs', () => {
     expect(scaleWorkload(PRESETS.W2, 1 / 20).images).toBe(25);
   });

@@ -4,6 +4,7 @@
  */
 import { PROFILES, type ProfileName } from '@tapedup/virtual-drive';
 import { invalidWorkload } from './errors';
+import { type DriveHistory, parseHistory } from './history';
 import { createRandom, logNormal, logUniform } from './random';
 
 const KB = 1000;
@@ -48,6 +49,11 @@ export interface Workload {
   readonly faultRatePerByte: number;
   /** How many seeds a benchmark runs by default. */
   readonly seeds: number;
+  /**
+   * Each drive's record before the run, restored into the drive statistics when a run asks for it
+   * (`history: 'workload'`); without it, or in a cold run, every drive starts with no history.
+   */
+  readonly history?: DriveHistory | undefined;
 }
 
 /** An image of a generated workload. */
@@ -64,7 +70,21 @@ const W1_SIZES: SizeDistribution = {
   maxBytes: 50 * GB,
 };
 
-const BASE = { profile: 'LTO-9', drives: 1, copies: 1, faultRatePerByte: 0, seeds: 3 } as const;
+/**
+ * The presets' drive history: each drive wrote a previous job of 1 TB under the workload's own error
+ * process (W3: errors drawn at 1 per 100 GB with the run's seed, about 10; the others: none), as the
+ * catalog of a site that has run the drive before would record it.
+ */
+const PRESET_HISTORY: DriveHistory = { bytesWritten: 1e12, errors: 'drawn' };
+
+const BASE = {
+  profile: 'LTO-9',
+  drives: 1,
+  copies: 1,
+  faultRatePerByte: 0,
+  seeds: 3,
+  history: PRESET_HISTORY,
+} as const;
 
 /** The workloads of the benchmark plan (issue 7), LTO-9 unless said otherwise. */
 export const PRESETS: Readonly<Record<'W1' | 'W2' | 'W3' | 'W4' | 'W5', Workload>> = Object.freeze({
@@ -211,6 +231,7 @@ const WORKLOAD_KEYS = new Set([
   'copies',
   'faultRatePerByte',
   'seeds',
+  'history',
 ]);
 
 /**
@@ -267,5 +288,6 @@ export function parseWorkload(input: unknown, fallbackName = 'custom'): Workload
     copies,
     faultRatePerByte: fault,
     seeds: input.seeds === undefined ? 3 : positive('seeds', input.seeds, true),
+    history: parseHistory(input.history),
   };
 }

@@ -58,8 +58,12 @@ export interface WriterContext {
 
 /** The writer behind the seam: one per drive. */
 export interface WriterUnderTest {
-  /** Writes the copy and its filemark; resolves once every report it caused was delivered. */
-  write(job: WriteJob): Promise<void>;
+  /**
+   * Writes the copies in order, each with its filemark, as one hand-over (the writer sees them all
+   * queued); resolves once every report they caused was delivered. After a failed batch the copies
+   * not yet started may be dropped unreported: the simulator puts them back in its queue.
+   */
+  write(jobs: readonly WriteJob[]): Promise<void>;
   /** Ends the open batch with a flush-only sync (WRITE FILEMARKS count 0, IMMED=0). */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -68,5 +72,12 @@ export interface WriterUnderTest {
 /** Builds the writer of each drive; `name` is reported with the results. */
 export interface WriterFactory {
   readonly name: string;
+  /**
+   * True: hand the writer a drive's assigned copies together, each decided in turn against the batch
+   * as it will be (up to the first synchronous ending), as the duplicator hands a writer its window;
+   * a writer that packs images needs to see the next one queued. False: one copy per hand-over,
+   * decided just before it is written.
+   */
+  readonly queuesAhead: boolean;
   create(context: WriterContext): Promise<WriterUnderTest>;
 }

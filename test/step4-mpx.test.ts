@@ -5,8 +5,10 @@
  * image alone fails (never requeued), the others of its group commit. Checked afterwards on the
  * cartridge with the tape-format reader: every committed image restores byte-identical, no fragment
  * is empty, the writer wrote an empty header each time it went idle and overwrote it exactly when
- * the next burst came (never while a next image was pending), and every fragment end carries the
- * filemark the writer rules give its reason (cross-checked against the drive's command log).
+ * the next burst came (never while a next image was pending), and every fragment end, one by one,
+ * carries the reason, the filemark and the sync decision the writer rules call for: the reason on
+ * tape, the filemark in the drive's command log, the decisions in the writer's log against the ones
+ * the duplicator assigned, and the filemark against the table written out in this file.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -17,6 +19,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   ensureBuilt,
   type Installation,
+  logLines,
   makeInstallation,
   type RunningDuplicator,
   startDuplicator,
@@ -42,6 +45,41 @@ const STREAMS_PER_BURST = 3;
 const CUT = 'b2-s1';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+type Decision = 'defer' | 'sync';
+
+/**
+ * The writer rules (DESIGN.md), written out here: the filemark a fragment end must have for its
+ * reason, given the sync decisions of the images that completed in it and whether a sync-now cut it.
+ */
+function wantedFilemark(
+  reason: string,
+  completed: Decision[],
+  syncNow: boolean,
+): 'immediate' | 'synchronous' {
+  switch (reason) {
+    case 'data-complete-metadata-follows':
+    case 'max-fragment-size':
+    case 'next-image-start':
+    case 'image-failure':
+      return 'immediate';
+    case 'image-complete':
+    case 'checkpoint':
+      // Synchronous unless the batch policy defers it; a sync-now is an explicit sync.
+      return syncNow || completed.includes('sync') ? 'synchronous' : 'immediate';
+    default:
+      return 'synchronous';
+  }
+}
+
+interface FragmentEnded {
+  fileNumber: number;
+  reason: string;
+  filemark: 'immediate' | 'synchronous';
+  decision?: Decision;
+  completed: { copyId: string; backupId: string; decision: Decision }[];
+  re?: string;
+}
 
 interface Img {
   backupId: string;
@@ -87,7 +125,15 @@ describe.skipIf(!existsSync(TAPE_WRITER))('MPX duplication of bursts of disk and
         {
           id: 'd0',
           spec: `virtual:${join(dir, 'lib')}#drive0`,
-          writer: { mpx: 4, minFragmentMs: 0, streamIdleMs: 1500, logFile: writerLog, logLevel: 'debug' },
+          // A table of 4 images: a fifth image waiting to join splits the fragment (next image starts).
+          writer: {
+            mpx: 4,
+            minFragmentMs: 0,
+            maxFragmentImages: 4,
+            streamIdleMs: 1500,
+            logFile: writerLog,
+            logLevel: 'debug',
+          },
         },
       ],
       library: { pools: { default: { cartridges: 2, capacityBytes: 2_000_000_000 } } },
@@ -171,31 +217,23 @@ describe.skipIf(!existsSync(TAPE_WRITER))('MPX duplication of bursts of disk and
     expect(last?.written).toBe(BURSTS);
     expect(last?.overwritten).toBe(BURSTS - 1);
 
-    // The filemark of every fragment end is the one its reason calls for.
-    const ended = lines.filter((l) => l.msg === 'fragment ended') as unknown as {
-      reason: string;
-      filemark: 'immediate' | 'synchronous';
-    }[];
-    expect(ended.length).toBeGreaterThan(0);
-    const immediateReasons = new Set([
-      'next-image-start',
-      'max-fragment-size',
-      'image-failure',
-      'data-complete-metadata-follows',
-    ]);
-    for (const e of ended) {
-      if (immediateReasons.has(e.reason)) expect(e.filemark, e.reason).toBe('immediate');
+    // The sync decision the duplicator assigned to each image (its log), to check the writer's against.
+    const assigned = new Map<string, Decision>();
+    for (const l of logLines(d.stderr())) {
+      if (typeof l.msg === 'string' && l.msg.startsWith('sync decision:')) {
+        assigned.set(l.backupId as string, l.decision as Decision);
+      }
     }
+    expect(assigned.size).toBe(BURSTS * PER_BURST);
+    const ended = lines.filter((l) => l.msg === 'fragment ended') as unknown as FragmentEnded[];
+    expect(ended.length).toBeGreaterThan(0);
     expect(ended.filter((e) => e.reason === 'image-failure')).toHaveLength(1);
-    const marks = driveCommands(lines).filter((c) => c.op === 'writeFilemarks' && c.args.count === 1);
-    // Fragment ends plus the label's synchronous filemark at the first mount.
-    expect(marks.filter((c) => c.args.immediate === true)).toHaveLength(
-      ended.filter((e) => e.filemark === 'immediate').length,
+    // One good count-1 filemark per fragment end, after the label's synchronous one at the first mount.
+    const marks = driveCommands(lines).filter(
+      (c) => c.op === 'writeFilemarks' && c.args.count === 1 && c.error === undefined,
     );
-    expect(marks.filter((c) => c.args.immediate === false)).toHaveLength(
-      ended.filter((e) => e.filemark === 'synchronous').length + 1,
-    );
-
+    expect(marks[0]?.args.immediate).toBe(false);
+    expect(marks.slice(1)).toHaveLength(ended.length);
     const barcodes = [...new Set(committed.map((c) => c.medium))];
     expect(barcodes).toHaveLength(1);
     const media = await openMedia(join(dir, 'lib'), barcodes);
@@ -218,6 +256,33 @@ describe.skipIf(!existsSync(TAPE_WRITER))('MPX duplication of bursts of disk and
       expect(listing.endsWithEmptyHeader).toBe(true);
       const verdicts = new Map(analysis.images.map((i) => [i.backupId, i.verdict]));
       expect(verdicts.get(CUT)).toBe('aborted');
+
+      // Fragment by fragment: tape, drive command log, writer log and the duplicator's decisions agree,
+      // and the filemark is the one the table gives.
+      expect(fragments.map((f) => f.tapeFile)).toEqual(ended.map((e) => e.fileNumber));
+      const reasons: Record<string, number> = {};
+      fragments.forEach((f, k) => {
+        const e = ended[k]!;
+        const reason = f.end?.reason ?? 'unspecified';
+        reasons[reason] = (reasons[reason] ?? 0) + 1;
+        const mark = marks[k + 1]!.args.immediate === true ? 'immediate' : 'synchronous';
+        const onTape = f.images.filter((i) => i.trailer?.status === 'complete').map((i) => i.entry.backupId);
+        const decisions = onTape.map((b) => assigned.get(b)!);
+        const where = `fragment ${k} (tape file ${f.tapeFile}, ${reason})`;
+        expect(e.reason, where).toBe(reason);
+        expect(e.filemark, where).toBe(mark);
+        expect(e.completed.map((c) => [c.backupId, c.decision]).sort(), where).toEqual(
+          onTape.map((b) => [b, assigned.get(b)]).sort(),
+        );
+        if (reason === 'image-complete') {
+          expect(e.decision, where).toBe(decisions.includes('sync') ? 'sync' : 'defer');
+        }
+        expect(mark, where).toBe(wantedFilemark(reason, decisions, e.re !== undefined));
+      });
+      console.info(`fragment ends by reason: ${JSON.stringify(reasons)}`);
+      for (const reason of ['image-complete', 'next-image-start', 'image-failure']) {
+        expect(reasons[reason] ?? 0, reason).toBeGreaterThan(0);
+      }
 
       const all = new Map(bursts.flat().map((i) => [i.backupId, i.data]));
       for (const c of committed) {

@@ -138,6 +138,8 @@ export class WriterEngine {
   #parkedMedium: string | undefined;
   #rr = 0;
   #nextTag = 0;
+  /** Stream images seen waiting for their end with all data on tape: the fragment and its size then. */
+  #endAwaited = new WeakMap<ImageRun, { fragment: OpenFragment; objects: number }>();
 
   constructor(options: WriterEngineOptions) {
     if (typeof options.driveId !== 'string' || !/^[A-Za-z0-9._:-]{1,128}$/.test(options.driveId)) {
@@ -667,7 +669,15 @@ export class WriterEngine {
         r.bytes >= r.item.sizeBytes,
     );
     if (waiting === undefined) return false;
-    return this.#active.some((r) => r !== waiting && r.ready && !this.#blocked(r));
+    if (!this.#active.some((r) => r !== waiting && r.ready && !this.#blocked(r))) return false;
+    // The end may already sit in the source, a settling read away: only an end still missing after
+    // another block went to tape is late.
+    const seen = this.#endAwaited.get(waiting);
+    if (seen === undefined || seen.fragment !== f) {
+      this.#endAwaited.set(waiting, { fragment: f, objects: f.objects });
+      return false;
+    }
+    return f.objects > seen.objects;
   }
 
   /**

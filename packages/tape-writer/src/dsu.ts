@@ -97,8 +97,8 @@ export async function resolveSource(
   let real: string;
   let realRoot: string;
   try {
-    realRoot = await realpath(root);
-    real = await realpath(lexical);
+    // Both at once: each is a trip through the libuv pool, and this is on the next image's pickup path.
+    [realRoot, real] = await Promise.all([realpath(root), realpath(lexical)]);
   } catch (cause) {
     throw new SourceError('NOT_FOUND', dsu, path, `source not found in storage unit "${dsu}"`, cause);
   }

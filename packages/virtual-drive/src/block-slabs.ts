@@ -31,7 +31,7 @@ export class BlockSlabs {
     /** Bytes per slab. */
     readonly slabBytes = 8 * 1024 * 1024,
     /** Empty slabs kept for reuse; more are left to the garbage collector. */
-    readonly keepFree = 2,
+    readonly keepFree = 3,
   ) {
     if (!Number.isSafeInteger(slabBytes) || slabBytes < 1) {
       throw new RangeError(`BlockSlabs option "slabBytes" must be a positive integer, got ${slabBytes}`);

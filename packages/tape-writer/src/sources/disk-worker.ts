@@ -1,10 +1,17 @@
 /**
  * Piscina worker: reads one `disk` image from its file and frames it (CRC32C per block, SHA-256 of
- * the image) off the main thread. Blocks go back over the task's MessagePort as transferred buffers;
- * the worker holds at most `readAhead` chunks the main thread has not consumed (credit based), so
- * the drive's pace bounds the memory.
+ * the image) off the main thread. The worker holds at most `readAhead` chunks the main thread has
+ * not consumed (credit based), so the drive's pace bounds the memory.
  *
- * Protocol on the port: worker → main `{ type: 'blocks', blocks, payloadBytes }` then exactly one
+ * Chunks travel through a ring of `readAhead` slots in a SharedArrayBuffer the main thread gave
+ * the task: the worker copies a chunk's framed blocks into the slot of its sequence number and
+ * names the slot; a credit (the main thread asked for the next chunk, so the drive took every block
+ * of the previous one) frees the oldest slot. A buffer transferred per block instead cost the main
+ * thread a garbage collection every few megabytes (each arrives as new external memory there).
+ * The image's last blocks, which come without a credit, are transferred.
+ *
+ * Protocol on the port: worker → main `{ type: 'ring', slot, lengths, payloadBytes }` or
+ * `{ type: 'blocks', blocks, payloadBytes }`, then exactly one
  * `{ type: 'end', status, trailer, bytes, blocks, sha256, error? }`; main → worker `{ type: 'credit' }`
  * (one chunk slot freed) and `{ type: 'abort' }`.
  */
@@ -21,11 +28,16 @@ export interface DiskReadTask {
   chunkBytes: number;
   /** Chunks the worker may send ahead of the main thread. */
   readAhead: number;
+  /** `readAhead` slots of `slotBytes` (one chunk of framed blocks each); none: blocks are transferred. */
+  ring?: SharedArrayBuffer | undefined;
+  slotBytes?: number | undefined;
   port: MessagePort;
 }
 
 export type WorkerToMain =
   | { type: 'blocks'; blocks: Uint8Array[]; payloadBytes: number }
+  /** Blocks back to back from the start of ring slot `slot`. */
+  | { type: 'ring'; slot: number; lengths: number[]; payloadBytes: number }
   | {
       type: 'end';
       status: TrailerStatus;
@@ -49,9 +61,33 @@ export default async function readImage(task: DiskReadTask): Promise<{ bytes: nu
     wake?.();
   });
   const framer = new ImageFramer({ tag: task.tag, blockPayloadSize: task.blockPayloadSize });
-  const send = (blocks: Uint8Array[]) => {
+  const ring = task.ring === undefined ? undefined : new Uint8Array(task.ring);
+  const slotBytes = task.slotBytes ?? 0;
+  const slots = ring === undefined || slotBytes === 0 ? 0 : Math.floor(ring.length / slotBytes);
+  let sent = 0;
+  /** Sends one credited chunk through the ring when it fits a slot; false: transfer it instead. */
+  const sendInRing = (blocks: Uint8Array[], payloadBytes: number): boolean => {
+    const total = blocks.reduce((n, b) => n + b.length, 0);
+    if (ring === undefined || slots === 0 || total > slotBytes) return false;
+    const slot = sent % slots;
+    let at = slot * slotBytes;
+    for (const b of blocks) {
+      ring.set(b, at);
+      at += b.length;
+    }
+    sent++;
+    port.postMessage({
+      type: 'ring',
+      slot,
+      lengths: blocks.map((b) => b.length),
+      payloadBytes,
+    } satisfies WorkerToMain);
+    return true;
+  };
+  const send = (blocks: Uint8Array[], credited = false) => {
     if (blocks.length === 0) return;
     const payloadBytes = blocks.reduce((n, b) => n + b.length - DATA_HEADER_LENGTH, 0);
+    if (credited && sendInRing(blocks, payloadBytes)) return;
     port.postMessage(
       { type: 'blocks', blocks, payloadBytes } satisfies WorkerToMain,
       blocks.map((b) => b.buffer as ArrayBuffer),
@@ -77,7 +113,7 @@ export default async function readImage(task: DiskReadTask): Promise<{ bytes: nu
       }
       offset += bytesRead;
       credits--;
-      send(framer.push(buffer.subarray(0, bytesRead)));
+      send(framer.push(buffer.subarray(0, bytesRead)), true);
     }
   } catch (cause) {
     error = { code: 'READ_FAILED', message: cause instanceof Error ? cause.message : String(cause) };

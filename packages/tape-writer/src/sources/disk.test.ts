@@ -57,7 +57,8 @@ async function drain(path: string, size: number) {
   const events: SourceEvent[] = [];
   for (;;) {
     const e = await source.next();
-    events.push(e);
+    // Blocks are valid until the next call only (their ring slot is reused): keep copies.
+    events.push(e.kind === 'blocks' ? { ...e, blocks: e.blocks.map((b) => b.slice()) } : e);
     if (e.kind === 'end') break;
   }
   await source.close();

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { AssignItem } from '@tapedup/protocol';
+import { DATA_HEADER_LENGTH } from '@tapedup/tape-format';
 import { Piscina } from 'piscina';
 import { type DsuRoots, resolveSource, SourceError } from '../dsu';
 import type { DiskReadTask, MainToWorker, WorkerToMain } from './disk-worker';
@@ -79,17 +80,26 @@ export class DiskSourceOpener implements SourceOpener {
     }
     const resolved = await resolveSource(this.#roots, source.dsu, source.path, item.sizeBytes);
     const { port1, port2 } = new MessageChannel();
+    // The ring holds the read-ahead, sized down for a small image (one chunk of its blocks).
+    const payload = options.blockPayloadSize;
+    const imageBlocks = Math.max(1, Math.ceil(resolved.sizeBytes / payload));
+    const chunkBlocks = Math.min(this.#chunkBlocks, imageBlocks);
+    const slotBytes = chunkBlocks * (payload + DATA_HEADER_LENGTH);
+    const slots = Math.min(this.#readAhead, Math.ceil(imageBlocks / chunkBlocks));
+    const ring = new SharedArrayBuffer(slots * slotBytes);
     const task: DiskReadTask = {
       path: resolved.absolutePath,
       sizeBytes: resolved.sizeBytes,
       tag: options.tag,
-      blockPayloadSize: options.blockPayloadSize,
-      chunkBytes: this.#chunkBlocks * options.blockPayloadSize,
+      blockPayloadSize: payload,
+      chunkBytes: this.#chunkBlocks * payload,
       readAhead: this.#readAhead,
+      ring,
+      slotBytes,
       port: port2,
     };
     const done = this.#pool.run(task, { transferList: [port2] }) as Promise<{ bytes: number }>;
-    return new DiskImageSource(port1, done, source.dsu, source.path);
+    return new DiskImageSource(port1, done, source.dsu, source.path, ring, slotBytes);
   }
 
   async close(): Promise<void> {
@@ -112,13 +122,15 @@ class DiskImageSource implements ImageSource {
     private readonly done: Promise<{ bytes: number }>,
     private readonly dsu: string,
     private readonly path: string,
+    private readonly ring: SharedArrayBuffer,
+    private readonly slotBytes: number,
   ) {
     port.on('message', (m: WorkerToMain) => {
       const waiter = this.#waiter;
       this.#waiter = undefined;
       if (waiter) waiter(m);
       else this.#inbox.push(m);
-      const chunks = this.#inbox.filter((x) => x.type === 'blocks').length + (waiter ? 1 : 0);
+      const chunks = this.#inbox.filter((x) => x.type !== 'end').length + (waiter ? 1 : 0);
       this.maxBuffered = Math.max(this.maxBuffered, chunks);
     });
     done.catch((cause: unknown) => {
@@ -136,6 +148,8 @@ class DiskImageSource implements ImageSource {
     this.#started = true;
     const m = this.#inbox.shift() ?? (await this.#receive());
     if (m.type === 'blocks') return { kind: 'blocks', blocks: m.blocks, payloadBytes: m.payloadBytes };
+    if (m.type === 'ring')
+      return { kind: 'blocks', blocks: this.#slotBlocks(m), payloadBytes: m.payloadBytes };
     this.#ended = true;
     return {
       kind: 'end',
@@ -146,6 +160,16 @@ class DiskImageSource implements ImageSource {
       sha256: m.sha256,
       error: m.error && new SourceError(m.error.code, this.dsu, this.path, m.error.message),
     };
+  }
+
+  /** Views of a chunk in the ring: valid until the next `next()`, which frees its slot. */
+  #slotBlocks(m: Extract<WorkerToMain, { type: 'ring' }>): Uint8Array[] {
+    let at = m.slot * this.slotBytes;
+    return m.lengths.map((length) => {
+      const view = new Uint8Array(this.ring, at, length);
+      at += length;
+      return view;
+    });
   }
 
   #receive(): Promise<WorkerToMain> {

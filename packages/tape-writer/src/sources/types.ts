@@ -8,7 +8,11 @@ import type { AssignItem } from '@tapedup/protocol';
 import type { SourceError } from '../dsu';
 
 export type SourceEvent =
-  /** Framed data blocks, in sequence order, each a buffer the engine owns. */
+  /**
+   * Framed data blocks, in sequence order. They stay valid until the next `next()` call, and no
+   * longer: a source may reuse their memory for later blocks once asked for the next event (the
+   * engine asks only after the drive took every block of this one).
+   */
   | { kind: 'blocks'; blocks: Uint8Array[]; payloadBytes: number }
   /**
    * `count` data blocks of `blockLength` bytes with no content (simulation only): the engine writes

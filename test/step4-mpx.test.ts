@@ -78,7 +78,8 @@ interface FragmentEnded {
   filemark: 'immediate' | 'synchronous';
   decision?: Decision;
   completed: { copyId: string; backupId: string; decision: Decision }[];
-  re?: string;
+  /** The sync-now whose checkpoint this is. */
+  syncNow?: string;
 }
 
 interface Img {
@@ -277,7 +278,7 @@ describe.skipIf(!existsSync(TAPE_WRITER))('MPX duplication of bursts of disk and
         if (reason === 'image-complete') {
           expect(e.decision, where).toBe(decisions.includes('sync') ? 'sync' : 'defer');
         }
-        expect(mark, where).toBe(wantedFilemark(reason, decisions, e.re !== undefined));
+        expect(mark, where).toBe(wantedFilemark(reason, decisions, e.syncNow !== undefined));
       });
       console.info(`fragment ends by reason: ${JSON.stringify(reasons)}`);
       for (const reason of ['image-complete', 'next-image-start', 'image-failure']) {

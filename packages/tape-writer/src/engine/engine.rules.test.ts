@@ -59,6 +59,10 @@ describe('WriterEngine checkpoint on sync-now', () => {
     await r.afterCommands((e) => e.op === 'writeBlock', 16);
     const sync = rigSyncNow();
     r.engine.handle(sync);
+    // A retry queued after the sync-now (as the duplicator sends one) is synced on its own.
+    r.engine.handle(
+      rigAssign('CKP001L9', [{ ...rigItem('retry', 5_000, { decision: 'sync' }), attempt: 2 }]),
+    );
     await r.engine.whenIdle();
     await r.send(rigSyncNow());
 
@@ -86,8 +90,15 @@ describe('WriterEngine checkpoint on sync-now', () => {
       false,
     );
     expect(r.of('sync-failed')).toEqual([]);
+    const batches = r.of('batch-synced').map((b) => b.committed.map((c) => c.copyId).sort());
+    expect(batches).toContainEqual(['c-retry']);
+    expect(batches).toContainEqual(['c-long1', 'c-long2']);
+    // The images running at the checkpoint were proven by a second checkpoint before the retry started.
+    expect(fragments.filter((f) => f.end?.reason === 'checkpoint')).toHaveLength(2);
+    expect(fragments.at(-1)?.images.map((i) => i.entry.backupId)).toEqual(['retry']);
     expect(emptyFragments(listing)).toEqual([]);
     await expectRestores(r, [
+      { backupId: 'retry', size: 5_000 },
       { backupId: 'short', size: sizes.short },
       { backupId: 'long1', size: sizes.long1 },
       { backupId: 'long2', size: sizes.long2 },

@@ -138,6 +138,12 @@ export class WriterEngine {
   #parkedMedium: string | undefined;
   #rr = 0;
   #nextTag = 0;
+  /**
+   * A sync-now cut a checkpoint while images ran: the items queued after it wait until those images
+   * end and their copies are proven too, so nothing queued after a sync-now shares a batch with what
+   * was assigned before it (a retry is synced on its own). The sync-now's id.
+   */
+  #fence: string | undefined;
   /** Stream images seen waiting for their end with all data on tape: the fragment and its size then. */
   #endAwaited = new WeakMap<ImageRun, { fragment: OpenFragment; objects: number }>();
 
@@ -496,6 +502,7 @@ export class WriterEngine {
     }
     this.#group = first.item.mpxGroup;
     this.#groupWrote = false;
+    this.#fence = undefined;
     this.#ew = false;
     await this.#admit(first);
     try {
@@ -521,6 +528,10 @@ export class WriterEngine {
         continue;
       }
       await this.#admitQueued();
+      if (this.#active.length === 0 && this.#fence !== undefined) {
+        if (!(await this.#closeFence())) return;
+        continue;
+      }
       if (this.#active.length === 0) {
         if (this.#fragment !== undefined && !(await this.#endFragment('image-complete', this.#lastDecision)))
           return;
@@ -562,7 +573,7 @@ export class WriterEngine {
   }
 
   async #admitQueued(): Promise<void> {
-    while (this.#active.length < this.#mpx) {
+    while (this.#active.length < this.#mpx && this.#fence === undefined) {
       const head = this.#queue[0];
       if (head === undefined || !this.#joinable(head)) return;
       if (this.#active.length === 0 && this.#fragment !== undefined && head.item.mpxGroup !== this.#group) {
@@ -681,15 +692,29 @@ export class WriterEngine {
   }
 
   /**
-   * A queued sync-now that may be answered now: the first one, with only items (not started, not in
-   * the batch) ahead of it. Taken off the queue.
+   * A sync-now at the head of the queue while an MPX group runs (everything assigned before it has
+   * been admitted), taken off the queue. At MPX factor 1 a sync-now waits for the image being
+   * written, as it always did: each image is its own fragment anyway.
    */
   #takeSyncNow(): MessageOf<'sync-now'> | undefined {
-    const i = this.#queue.findIndex((s) => s.kind !== 'item');
-    const step = i < 0 ? undefined : this.#queue[i];
-    if (step?.kind !== 'sync') return undefined;
-    this.#queue.splice(i, 1);
-    return step.message;
+    const head = this.#queue[0];
+    if (this.#mpx === 1 || this.#active.length === 0 || this.#fence !== undefined || head?.kind !== 'sync') {
+      return undefined;
+    }
+    this.#queue.shift();
+    return head.message;
+  }
+
+  /**
+   * The images running at a checkpoint have ended: prove their copies (explicit sync, so a
+   * synchronous filemark or a flush) before anything queued after the sync-now starts.
+   */
+  async #closeFence(): Promise<boolean> {
+    const syncNow = this.#fence!;
+    this.#fence = undefined;
+    if (this.#fragment !== undefined) return this.#endFragment('checkpoint', 'sync', { syncNow });
+    if ((this.#batch?.size ?? 0) === 0) return true;
+    return this.#sync(undefined, undefined);
   }
 
   /**
@@ -701,14 +726,20 @@ export class WriterEngine {
   async #checkpoint(message: MessageOf<'sync-now'>): Promise<boolean> {
     this.#log.debug({ msgId: message.id, open: this.#fragment !== undefined }, 'sync-now during a group');
     const sync = { re: message.id, batchId: message.batchId };
-    if (this.#fragment === undefined) return this.#sync(sync.re, sync.batchId, this.#activeIds());
-    try {
-      return await this.#endFragment('checkpoint', 'sync', sync);
-    } catch (error) {
-      // The failure answers this sync-now.
-      await this.#failGroup(error, sync);
-      return false;
+    let ok: boolean;
+    if (this.#fragment === undefined) {
+      ok = await this.#sync(sync.re, sync.batchId, this.#activeIds());
+    } else {
+      try {
+        ok = await this.#endFragment('checkpoint', 'sync', { ...sync, syncNow: message.id });
+      } catch (error) {
+        // The failure answers this sync-now.
+        await this.#failGroup(error, sync);
+        return false;
+      }
     }
+    if (ok && this.#active.length > 0) this.#fence = message.id;
+    return ok;
   }
 
   /**
@@ -900,7 +931,7 @@ export class WriterEngine {
   async #endFragment(
     reason: FragmentEndReason,
     decision: SyncDecision | undefined,
-    sync: { re: string; batchId: string } | undefined = undefined,
+    sync: { syncNow: string; re?: string; batchId?: string } | undefined = undefined,
   ): Promise<boolean> {
     const f = this.#fragment;
     if (f === undefined) return true;
@@ -935,7 +966,8 @@ export class WriterEngine {
         })),
         images: f.table.length,
         bytes: f.bytes,
-        ...(sync === undefined ? {} : { re: sync.re }),
+        // The sync-now this end answers (re) or closes the fence of.
+        ...(sync === undefined ? {} : { syncNow: sync.syncNow, re: sync.re }),
       },
       'fragment ended',
     );
@@ -1039,6 +1071,7 @@ export class WriterEngine {
       if (!(await this.#sync(undefined, undefined, this.#activeIds()))) return;
     }
     this.#full = true;
+    this.#fence = undefined;
     const kept = this.#active.splice(0);
     for (const run of kept) {
       run.fromOtherMedium = true;
@@ -1079,6 +1112,7 @@ export class WriterEngine {
     const current = [...(this.#fragment?.finished ?? []), ...this.#active].map((r) => r.copyId);
     this.#log.warn({ err: error, current }, 'write failed');
     this.#fragment = undefined;
+    this.#fence = undefined;
     this.#lastDecision = undefined;
     await this.#closeActive();
     await this.#failBatch(error, { current, ...sync });
@@ -1100,6 +1134,7 @@ export class WriterEngine {
     for (const run of runs) this.#abandoned.push(run.copyId);
     if (runs.length > 0) this.#log.warn({ copies: runs.length }, 'shutdown: copies abandoned mid-image');
     this.#fragment = undefined;
+    this.#fence = undefined;
     for (const run of this.#active.splice(0)) void run.close();
   }
 

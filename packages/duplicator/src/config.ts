@@ -99,6 +99,8 @@ const writerSettings = z.strictObject({
   maxFragmentImages: z.int().min(1).max(65_535).optional(),
   /** `--pack-images`: at MPX factor 1, small deferred disk images share a fragment (default false). */
   packImages: z.boolean().optional(),
+  /** `--checkpoint-ms`: a fragment open this long while an image runs ends at a checkpoint (default off). */
+  checkpointMs: z.int().min(1).max(86_400_000).optional(),
   /** `--stream-idle-ms`: a stream silent this long mid-image fails. */
   streamIdleMs: z.int().min(10).max(86_400_000).optional(),
   /** `--log-file`: the writer's log (default: the duplicator's stderr). Relative to the config file. */

@@ -40,6 +40,7 @@ describe('drives[].writer', () => {
               streamIdleMs: 2000,
               maxFragmentImages: 6,
               packImages: true,
+              checkpointMs: 60_000,
               logFile: 'logs/d0.log',
               logLevel: 'debug',
             },
@@ -56,6 +57,7 @@ describe('drives[].writer', () => {
     expect(flag(args, '--stream-idle-ms')).toBe('2000');
     expect(flag(args, '--max-fragment-images')).toBe('6');
     expect(args).toContain('--pack-images');
+    expect(flag(args, '--checkpoint-ms')).toBe('60000');
     expect(flag(args, '--log-file')).toBe('/etc/tapedup/logs/d0.log');
     expect(flag(args, '--log-level')).toBe('debug');
   });

@@ -431,6 +431,7 @@ export function writerArgs(
   if (w.maxFragmentBytes !== undefined) args.push('--max-fragment-size', String(w.maxFragmentBytes));
   if (w.maxFragmentImages !== undefined) args.push('--max-fragment-images', String(w.maxFragmentImages));
   if (w.packImages === true) args.push('--pack-images');
+  if (w.checkpointMs !== undefined) args.push('--checkpoint-ms', String(w.checkpointMs));
   if (w.streamIdleMs !== undefined) args.push('--stream-idle-ms', String(w.streamIdleMs));
   if (w.appendOnly === true) args.push('--append-only');
   if (w.logFile !== undefined) args.push('--log-file', w.logFile);

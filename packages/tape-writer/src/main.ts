@@ -129,6 +129,7 @@ async function main(argv: string[]): Promise<number> {
     ...(options.maxFragmentBytes === undefined ? {} : { maxFragmentBytes: options.maxFragmentBytes }),
     ...(options.maxFragmentImages === undefined ? {} : { maxFragmentImages: options.maxFragmentImages }),
     packImages: options.packImages,
+    ...(options.checkpointMs === undefined ? {} : { checkpointMs: options.checkpointMs }),
   });
 
   let closing: Promise<number> | undefined;

@@ -106,6 +106,47 @@ describe('WriterEngine checkpoint on sync-now', () => {
   });
 });
 
+describe('WriterEngine time checkpoints (checkpointMs)', () => {
+  const run = async (decision: 'defer' | 'sync') => {
+    const r = await engineRig({ barcode: 'CKT001L9', mpxFactor: 1, checkpointMs: 1000 });
+    // 60 blocks, one per 100 ms of model time: about 6 s of one image.
+    r.scripts.set('long', { chunkBytes: RIG_PAYLOAD, delaysMs: [100], fate: 'complete' });
+    const size = 60 * RIG_PAYLOAD - 10;
+    await r.send(rigAssign('CKT001L9', [rigItem('long', size, { decision })]));
+    await r.send(rigSyncNow());
+    const fragments = fragmentsOf(await listTape(r.drive));
+    return { r, size, fragments, marks: fragmentFilemarks(r.drive) };
+  };
+
+  it('a long deferred image is cut every checkpointMs with immediate filemarks and restores whole', async () => {
+    const { r, size, fragments, marks } = await run('defer');
+    const reasons = fragments.map((f) => f.end?.reason);
+    expect(reasons.filter((x) => x === 'checkpoint').length).toBeGreaterThanOrEqual(4);
+    expect(reasons.at(-1)).toBe('image-complete');
+    fragments.forEach((f, i) => {
+      if (f.end?.reason === 'checkpoint') expect(marks[i]).toBe('immediate');
+      // Each checkpoint closes about one second of data (10 blocks), never an empty fragment.
+      expect(f.images[0]!.dataBlocks + (f.images[0]!.trailer ? 1 : 0)).toBeGreaterThan(0);
+    });
+    await expectRestores(r, [{ backupId: 'long', size }]);
+  });
+
+  it('with a sync decision every checkpoint is synchronous and proven', async () => {
+    const { r, size, fragments, marks } = await run('sync');
+    const at = fragments.flatMap((f, i) => (f.end?.reason === 'checkpoint' ? [i] : []));
+    expect(at.length).toBeGreaterThanOrEqual(4);
+    for (const i of at) expect(marks[i]).toBe('synchronous');
+    // Each synchronous checkpoint is confirmed (position read back): one batch-synced each, before
+    // the image's own commit.
+    expect(r.of('batch-synced').length).toBeGreaterThanOrEqual(at.length + 1);
+    await expectRestores(r, [{ backupId: 'long', size }]);
+  });
+
+  it('rejects a checkpointMs that is not a positive integer, naming it', async () => {
+    await expect(engineRig({ checkpointMs: 0 })).rejects.toThrow(/"checkpointMs"/);
+  });
+});
+
 describe('WriterEngine data complete, metadata to follow', () => {
   it('a stream whose bytes are all on tape but whose end is late ends the fragment (immediate); its trailer follows in a later one', async () => {
     const r = await engineRig({ barcode: 'DCM001L9', mpxFactor: 2, minFragmentMs: 0 });

@@ -94,6 +94,7 @@ export class WriterEngine {
   readonly #maxFragmentBytes: number | undefined;
   readonly #maxImages: number;
   readonly #packImages: boolean;
+  readonly #checkpointMs: number | undefined;
   #caps: TapeDeviceCapabilities | undefined;
   #payloadSize = DEFAULT_BLOCK_PAYLOAD_SIZE;
 
@@ -193,6 +194,7 @@ export class WriterEngine {
       throw new TypeError('writer engine option "packImages" must be a boolean');
     }
     this.#packImages = options.packImages ?? false;
+    this.#checkpointMs = integerOption('checkpointMs', options.checkpointMs, undefined, 1, 86_400_000);
   }
 
   // ------------------------------------------------------------------ public surface
@@ -552,6 +554,11 @@ export class WriterEngine {
         if (!(await this.#endFragment('data-complete-metadata-follows', undefined))) return;
         continue;
       }
+      const checkpoint = this.#checkpointDue();
+      if (checkpoint !== undefined) {
+        if (!(await this.#endFragment('checkpoint', checkpoint))) return;
+        continue;
+      }
       const run = this.#pick();
       if (run === undefined) {
         // Nothing to write: wait for a source or a command, whichever comes first.
@@ -689,6 +696,19 @@ export class WriterEngine {
       return false;
     }
     return f.objects > seen.objects;
+  }
+
+  /**
+   * A time checkpoint is due: the fragment has been open `checkpointMs` while an image in it still
+   * runs. Returns the decision its filemark follows: `defer` when every image in the fragment was
+   * assigned `defer` (the policy defers the sync), `sync` otherwise.
+   */
+  #checkpointDue(): SyncDecision | undefined {
+    const f = this.#fragment;
+    if (f === undefined || this.#checkpointMs === undefined || this.#ew) return undefined;
+    if (this.#clock.now() - f.openedAt < this.#checkpointMs) return undefined;
+    if (!this.#active.some((r) => r.inFragment)) return undefined;
+    return f.table.every((r) => r.item.decision === 'defer') ? 'defer' : 'sync';
   }
 
   /**

@@ -54,6 +54,12 @@ export interface WriterEngineOptions {
    * fragment with a synchronous filemark.
    */
   packImages?: boolean;
+  /**
+   * Checkpoint long images (default off): a fragment open this long (ms) while an image in it is
+   * still running ends with reason `checkpoint`; its filemark is synchronous unless every image in
+   * the fragment was assigned `defer`. The images continue in the next fragment.
+   */
+  checkpointMs?: number;
 }
 
 /** Where the writer is; the heartbeat state. */

@@ -38,6 +38,9 @@ describe('parseWriterOptions', () => {
     expect(o.maxFragmentBytes).toBeUndefined();
     expect(o.packImages).toBe(false);
     expect(parseWriterOptions([...base, '--pack-images']).packImages).toBe(true);
+    expect(o.checkpointMs).toBeUndefined();
+    expect(parseWriterOptions([...base, '--checkpoint-ms', '60000']).checkpointMs).toBe(60_000);
+    expect(optionOf([...base, '--checkpoint-ms', '0'])).toBe('checkpoint-ms');
     const m = parseWriterOptions([
       ...base,
       '--mpx',

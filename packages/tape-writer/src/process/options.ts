@@ -36,6 +36,8 @@ export interface WriterOptions {
   maxFragmentImages: number | undefined;
   /** At MPX factor 1, small deferred disk images join the open fragment (`--pack-images`). */
   packImages: boolean;
+  /** A fragment open this long while an image runs ends at a checkpoint (`--checkpoint-ms`; off when undefined). */
+  checkpointMs: number | undefined;
   /** A stream silent this long mid-image fails. */
   streamIdleMs: number;
 }
@@ -44,7 +46,7 @@ export const USAGE = `usage: tape-writer --drive-id <id> --drive <spec> --connec
   [--clock-scale <x>] [--log-level <level>] [--log-file <path>] [--heartbeat-ms <ms>] [--append-only]
   [--block-payload-size <bytes>] [--read-ahead <chunks>] [--threads <n>] [--faults '<fault plan JSON>']
   [--mpx <n>] [--min-fragment-ms <ms>] [--max-fragment-size <bytes>] [--max-fragment-images <n>]
-  [--pack-images] [--stream-idle-ms <ms>]
+  [--pack-images] [--checkpoint-ms <ms>] [--stream-idle-ms <ms>]
   <spec>: virtual:<library-dir>#<drive> | iscsi://host[:port]/<iqn>/<lun> | sg:/dev/sgN | st:/dev/nstN`;
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -88,6 +90,7 @@ export function parseWriterOptions(argv: readonly string[]): WriterOptions {
         'max-fragment-size': { type: 'string' },
         'max-fragment-images': { type: 'string' },
         'pack-images': { type: 'boolean' },
+        'checkpoint-ms': { type: 'string' },
         'stream-idle-ms': { type: 'string' },
         faults: { type: 'string' },
       },
@@ -165,6 +168,10 @@ export function parseWriterOptions(argv: readonly string[]): WriterOptions {
     maxFragmentImages:
       maxImagesText === undefined ? undefined : integer('max-fragment-images', maxImagesText, 0, mpx, 65_535),
     packImages: values['pack-images'] === true,
+    checkpointMs:
+      str('checkpoint-ms') === undefined
+        ? undefined
+        : integer('checkpoint-ms', str('checkpoint-ms'), 0, 1, 86_400_000),
     streamIdleMs: integer('stream-idle-ms', str('stream-idle-ms'), 30_000, 10, 86_400_000),
     driveId,
     drive,

@@ -210,6 +210,10 @@ describe('WriterEngine packing at MPX factor 1', () => {
     const listing = await listTape(r.drive);
     const fragments = fragmentsOf(listing);
     const marks = fragmentFilemarks(r.drive);
+    console.info(
+      `packing: ${sizes.length} images in ${fragments.length} fragments over ${elapsed.toFixed(0)} model ms ` +
+        `(${marks.filter((m) => m === 'immediate').length} immediate, ${marks.filter((m) => m === 'synchronous').length} synchronous filemarks)`,
+    );
     expect(marks).toHaveLength(fragments.length);
     // Far fewer fragments than images, bounded by the model time spent over the minimum fragment time.
     expect(fragments.length).toBeLessThan(sizes.length / 3);

@@ -253,6 +253,7 @@ describe('tape-writer process', () => {
     const secondSync = await router.next('batch-synced');
     committed.set(images[21]!.name, first.committed[0]!);
     committed.set(images[22]!.name, secondSync.committed[0]!);
+    resumeAt = { fileNumber: secondSync.position.fileNumber, blockAddress: secondSync.position.blockAddress };
     send('d0', makeMessage('shutdown', { id: 'bye2', graceful: false, reason: 'test' }));
     await router.next('shutdown-ack');
     expect((await again.exit).code).toBe(0);
@@ -275,6 +276,57 @@ describe('tape-writer process', () => {
         blockNumber: c.blockAddress,
       });
       expect(c.sha256).toBe(image.sha);
+    }
+  }, 60_000);
+
+  it('SIGTERM mid-batch: the command in progress finishes, the writer acks with its uncommitted copies, no fragment is cut after its header', async () => {
+    const { child, exit } = spawnWriter();
+    await router.next('hello');
+    const ids = images.slice(0, 20).map((_, i) => `t${i}`);
+    send(
+      'd0',
+      assign(
+        images.slice(0, 20).map((_, i) => item(i, ids[i]!, 'defer')),
+        resumeAt,
+      ),
+    );
+    const first = await router.next('copy-written');
+    expect(first.copyId).toBe('t0');
+    child.kill('SIGTERM');
+    // The engine is told to stop (nothing new starts) and acks before the drive is closed.
+    const ack = await router.next('shutdown-ack');
+    expect(ack.uncommitted).toContain('t0');
+    expect(ack.uncommitted.every((id) => ids.includes(id))).toBe(true);
+    expect(ack.uncommitted.length).toBeLessThan(ids.length);
+    expect((await exit).code).toBe(0);
+    expect(
+      router.inbox.some((m) => m.type === 'batch-synced' && m.committed.some((c) => ids.includes(c.copyId))),
+    ).toBe(false);
+
+    // Every fragment on the cartridge holds data or an image end: none stops right after its header.
+    const library = await VirtualLibrary.open(libraryDir);
+    const medium = await library.openMedium(barcode);
+    const drive = new VirtualDrive({ name: 'reader', clock: new VirtualClock(), medium, profile: 'untimed' });
+    await drive.open();
+    try {
+      const fragments = (await listTape(drive)).files.flatMap((f) => (f.kind === 'fragment' ? [f] : []));
+      expect(fragments.length).toBeGreaterThan(committed.size);
+      for (const f of fragments) {
+        expect(
+          f.images.some((i) => i.dataBlocks > 0 || i.trailer !== undefined),
+          `fragment ${f.tapeFile} holds only its header`,
+        ).toBe(true);
+      }
+      // What was committed before is untouched: it still restores with its digest.
+      for (const [name, c] of committed) {
+        const r = await restoreImage(drive, { backupId: name, copy: 1 }, new CollectingSink(), {
+          startAt: { tapeFile: c.fileNumber },
+        });
+        expect(r.sha256).toBe(c.sha256);
+      }
+    } finally {
+      await drive.close();
+      await medium.close();
     }
   }, 60_000);
 });

@@ -28,6 +28,9 @@ import { parseWriterOptions, USAGE, WriterOptionError, type WriterOptions } from
 import { DiskSourceOpener } from './sources/disk';
 import { SourceRouter, StreamSourceOpener } from './sources/stream';
 
+/** How long a stop waits for the drive command in progress before closing the drive anyway. */
+const STOP_GRACE_MS = 10_000;
+
 async function main(argv: string[]): Promise<number> {
   let options: WriterOptions;
   try {
@@ -142,10 +145,23 @@ async function main(argv: string[]): Promise<number> {
       log.info({ emptyHeaders, fragmentEnds, joins, pickup }, 'writer stats');
     }
   }, options.heartbeatMs);
+  let running: Promise<void> | undefined;
   const stop = (why: string, code: number): Promise<number> => {
     closing ??= (async () => {
       log.info({ why }, 'stopping');
       clearInterval(heartbeat);
+      if (!engine.stopped && running !== undefined) {
+        // A signal or a lost parent: nothing new starts, and the drive is closed only after the
+        // command in progress returned, so no fragment is cut between its header and its first block.
+        engine.handle(
+          makeMessage('shutdown', {
+            id: `${options.driveId}.${process.pid}.stop`,
+            graceful: false,
+            reason: why,
+          }),
+        );
+        await Promise.race([running, new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref())]);
+      }
       log.info({ stats: engine.stats() }, 'final writer stats');
       await Promise.race([outgoing, new Promise((r) => setTimeout(r, 1000).unref())]);
       socket.close();
@@ -202,7 +218,8 @@ async function main(argv: string[]): Promise<number> {
     if (!socket.closed) log.error({ err: error }, 'receive loop failed');
   });
 
-  await engine.start();
+  running = engine.start();
+  await running;
   return stop('shutdown', 0);
 }
 

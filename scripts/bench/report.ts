@@ -316,6 +316,9 @@ than \`minFragmentMs\` (4 s) and its table has room (\`maxFragmentImages\`, 16),
 fragments and filemarks. A packing writer is handed each drive's assigned images together (the
 planner's window), each decided in turn against the batch as it will be, so that it sees the next
 image queued; a synchronous decision or a reason to end the batch between images ends the hand-over.
+The simulator hands over the next window only once the writer has written the last one, so a
+fragment also ends where a hand-over does (at most every 64 images): a writer kept fed by a running
+duplicator packs at least as well.
 
 Oracle sweeps (mean elapsed per batch size):
 

@@ -93,7 +93,8 @@ export interface WriterSpawn {
 /** Starts `node packages/tape-writer/dist/main.js` on a virtual drive with the rate model off. */
 export function spawnWriter(o: WriterSpawn): WriterProcess {
   const args = [
-    WRITER_MAIN,
+    // Another build of the writer (e.g. an older commit's) to compare against in the same run.
+    process.env.TAPEDUP_BENCH_WRITER ?? WRITER_MAIN,
     '--drive-id',
     o.driveId,
     '--drive',

@@ -29,9 +29,9 @@ export class BlockSlabs {
 
   constructor(
     /** Bytes per slab. */
-    readonly slabBytes = 8 * 1024 * 1024,
+    readonly slabBytes = 4 * 1024 * 1024,
     /** Empty slabs kept for reuse; more are left to the garbage collector. */
-    readonly keepFree = 3,
+    readonly keepFree = 2,
   ) {
     if (!Number.isSafeInteger(slabBytes) || slabBytes < 1) {
       throw new RangeError(`BlockSlabs option "slabBytes" must be a positive integer, got ${slabBytes}`);

@@ -57,6 +57,9 @@ export class DiskSourceOpener implements SourceOpener {
   readonly #pool: Piscina;
   readonly #readAhead: number;
   readonly #chunkBlocks: number;
+  /** Rings of images that ended, kept for the next ones (at most one per worker thread). */
+  readonly #rings: SharedArrayBuffer[] = [];
+  readonly #keepRings: number;
 
   constructor(options: DiskSourceOptions) {
     if (!(options.roots instanceof Map)) throw new TypeError('disk source option "roots" must be a Map');
@@ -64,6 +67,7 @@ export class DiskSourceOpener implements SourceOpener {
     this.#readAhead = positiveInteger(options.readAhead ?? 4, 'readAhead');
     this.#chunkBlocks = positiveInteger(options.chunkBlocks ?? 16, 'chunkBlocks');
     const threads = positiveInteger(options.threads ?? 2, 'threads');
+    this.#keepRings = threads;
     this.#pool = new Piscina({
       filename: options.workerPath ?? resolveDiskWorker(),
       minThreads: 1,
@@ -86,7 +90,7 @@ export class DiskSourceOpener implements SourceOpener {
     const chunkBlocks = Math.min(this.#chunkBlocks, imageBlocks);
     const slotBytes = chunkBlocks * (payload + DATA_HEADER_LENGTH);
     const slots = Math.min(this.#readAhead, Math.ceil(imageBlocks / chunkBlocks));
-    const ring = new SharedArrayBuffer(slots * slotBytes);
+    const ring = this.#takeRing(slots * slotBytes);
     const task: DiskReadTask = {
       path: resolved.absolutePath,
       sizeBytes: resolved.sizeBytes,
@@ -99,7 +103,23 @@ export class DiskSourceOpener implements SourceOpener {
       port: port2,
     };
     const done = this.#pool.run(task, { transferList: [port2] }) as Promise<{ bytes: number }>;
-    return new DiskImageSource(port1, done, source.dsu, source.path, ring, slotBytes);
+    return new DiskImageSource(port1, done, source.dsu, source.path, ring, slotBytes, () =>
+      this.#giveRing(ring),
+    );
+  }
+
+  /** A free ring of at least `bytes`, or a new one: rings are reused so that images do not churn memory. */
+  #takeRing(bytes: number): SharedArrayBuffer {
+    const i = this.#rings.findIndex((r) => r.byteLength >= bytes);
+    if (i < 0) return new SharedArrayBuffer(bytes);
+    return this.#rings.splice(i, 1)[0]!;
+  }
+
+  /** A ring nothing refers to any more (its worker finished, its source closed). Keeps the largest. */
+  #giveRing(ring: SharedArrayBuffer): void {
+    this.#rings.push(ring);
+    this.#rings.sort((a, b) => b.byteLength - a.byteLength);
+    this.#rings.length = Math.min(this.#rings.length, this.#keepRings);
   }
 
   async close(): Promise<void> {
@@ -124,6 +144,8 @@ class DiskImageSource implements ImageSource {
     private readonly path: string,
     private readonly ring: SharedArrayBuffer,
     private readonly slotBytes: number,
+    /** Called once the ring is free: the worker is done and the source closed. */
+    private readonly releaseRing: () => void,
   ) {
     port.on('message', (m: WorkerToMain) => {
       const waiter = this.#waiter;
@@ -193,5 +215,7 @@ class DiskImageSource implements ImageSource {
     this.#closed = true;
     this.port.close();
     await this.done.catch(() => undefined);
+    // The worker wrote its last slot and the engine is done with this image's blocks.
+    this.releaseRing();
   }
 }

@@ -96,16 +96,18 @@ export async function resolveSource(
   }
   let real: string;
   let realRoot: string;
+  let st: Awaited<ReturnType<typeof stat>>;
   try {
-    // Both at once: each is a trip through the libuv pool, and this is on the next image's pickup path.
-    [realRoot, real] = await Promise.all([realpath(root), realpath(lexical)]);
+    // All at once: each is a trip through the libuv pool, and this is on the next image's pickup
+    // path. stat follows symlinks, so it describes `real`; nothing of it is used unless `real` is
+    // inside the root.
+    [realRoot, real, st] = await Promise.all([realpath(root), realpath(lexical), stat(lexical)]);
   } catch (cause) {
     throw new SourceError('NOT_FOUND', dsu, path, `source not found in storage unit "${dsu}"`, cause);
   }
   if (!inside(realRoot, real)) {
     throw new SourceError('PATH_TRAVERSAL', dsu, path, `source resolves outside storage unit "${dsu}"`);
   }
-  const st = await stat(real);
   if (!st.isFile()) throw new SourceError('NOT_A_FILE', dsu, path, `source is not a regular file`);
   if (expectedSize !== undefined && st.size !== expectedSize) {
     throw new SourceError(

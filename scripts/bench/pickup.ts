@@ -4,7 +4,7 @@
  *
  * Two figures: the writer's own (its engine stamps an assign's arrival and the moment the image's
  * first data block goes to the drive; p50/p99 from its `final writer stats` log line, on its
- * millisecond clock), and the bench's own (send → `copy-written` received, high-resolution), which
+ * high-resolution clock), and the bench's own (send → `copy-written` received, high-resolution), which
  * also holds the fragment header, the one data block, the trailer, the fragment end, the immediate
  * filemark and the report's trip back — an upper bound of the pickup.
  */

@@ -37,7 +37,7 @@ export function realtimeTargetLines(outcome: Outcome<RealtimeFigures>): string[]
   }
   const p = r.pickup;
   lines.push(
-    `| next-image pickup p99 ≤ 2 ms | writer's own: p99 ${p.writer.p99Ms} ms, p50 ${p.writer.p50Ms} ms (whole ms, ${p.writer.count} images); bench send → copy-written: p99 ${f2(p.roundTrip.p99Ms)} ms, p50 ${f2(p.roundTrip.p50Ms)} ms | ${atMost(p.writer.p99Ms, 2)} (writer's figure) |`,
+    `| next-image pickup p99 ≤ 2 ms | writer's own: p99 ${f2(p.writer.p99Ms)} ms, p50 ${f2(p.writer.p50Ms)} ms (${p.writer.count} images); bench send → copy-written: p99 ${f2(p.roundTrip.p99Ms)} ms, p50 ${f2(p.roundTrip.p50Ms)} ms | ${atMost(p.writer.p99Ms, 2)} (writer's figure) |`,
   );
   const w = r.writerMemory;
   const small = w.imageBytes < 20e9 ? ` (a ${gb(w.imageBytes)} image, not 20 GB)` : '';
@@ -119,14 +119,14 @@ ${dataRows}
 ${p.images} images of ${p.imageBytes} bytes, each in its own \`assign\` sent to an idle writer only
 after the previous \`copy-written\`. The writer's own figure is the engine's: from the assign's
 arrival in the engine to the image's first data block handed to the drive (its clock is
-\`Date.now()\`, whole milliseconds; percentiles by nearest rank over all ${p.writer.count} images,
+\`performance.timeOrigin + performance.now()\`, with a sub-millisecond fraction; percentiles by nearest rank over all ${p.writer.count} images,
 the first included). The bench's figure, send → \`copy-written\` received on a high-resolution
 clock, also holds the decode, the header, data, trailer and fragment-end blocks, the immediate
 filemark and the report's way back: an upper bound.
 
 | measured by | p50 ms | p90 ms | p99 ms | max ms | mean ms |
 |---|---:|---:|---:|---:|---:|
-| writer (arrival → first block) | ${p.writer.p50Ms} | ${p.writer.p90Ms} | ${p.writer.p99Ms} | ${p.writer.maxMs} | ${f2(p.writer.meanMs)} |
+| writer (arrival → first block) | ${f2(p.writer.p50Ms)} | ${f2(p.writer.p90Ms)} | ${f2(p.writer.p99Ms)} | ${f2(p.writer.maxMs)} | ${f2(p.writer.meanMs)} |
 | bench (send → copy-written) | ${f2(p.roundTrip.p50Ms)} | — | ${f2(p.roundTrip.p99Ms)} | ${f2(p.roundTrip.maxMs)} | — |
 
 ### Memory and scale

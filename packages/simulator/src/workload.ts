@@ -236,7 +236,9 @@ const WORKLOAD_KEYS = new Set([
 
 /**
  * Validates a workload read from a JSON file. `images` is a count (with `sizes`) or an array of
- * `{ sizeBytes, priority? }`; every other field has the presets' default. Throws a `SimulatorError`
+ * `{ sizeBytes, priority? }`; every other field has the presets' default, except `history`
+ * (`{ bytesWritten, errors?, syncCostSeconds? }`, `errors` a count or `"drawn"`, the default), which
+ * a file's workload has only when it says so. Throws a `SimulatorError`
  * (`INVALID_WORKLOAD`) naming the field.
  */
 export function parseWorkload(input: unknown, fallbackName = 'custom'): Workload {

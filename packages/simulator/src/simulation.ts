@@ -107,7 +107,10 @@ export interface SimulationResult {
   /** Copies failed with their batch (each is written again). */
   readonly failedCopies: number;
   readonly bytesRewritten: number;
-  /** Per-copy commit latency: first write started → committed by a good sync. */
+  /**
+   * Per-copy commit latency: first handed to its writer (for a writer fed one copy at a time, the
+   * start of its write) → committed by a good sync.
+   */
   readonly commitLatencySeconds: { readonly p50: number; readonly p95: number; readonly p99: number };
   /** Total bytes per drive ÷ native rate + one final sync. */
   readonly limitSeconds: number;

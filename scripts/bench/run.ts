@@ -1,12 +1,13 @@
 /**
- * `pnpm bench [--quick | --smoke] [--realtime full|quick|smoke|off] [--no-write] [--json <file>]`:
+ * `pnpm bench [--quick | --smoke] [--realtime full|quick|smoke|off] [--no-write] [--json <file>]
+ *  [--save-policy <file> | --policy-from <file>]`:
  * runs the benchmarks and writes docs/benchmarks.md with the plots under docs/img/. `--realtime`
  * sizes the real-time benchmarks (data path, pickup, memory) apart from the policy part (default:
  * the same mode). Benchmarks measure; they are not pass/fail tests.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { limitRatioPlot, sweepPlot, timelinePlot } from '@tapedup/simulator';
+import { type Comparison, limitRatioPlot, sweepPlot, timelinePlot } from '@tapedup/simulator';
 import { catalogBench, iscsiBench, type Outcome } from './external';
 import { type BenchMode, runPolicyBench, runTimeline } from './policy';
 import { runRealtime } from './realtime';
@@ -17,6 +18,10 @@ const ROOT = join(import.meta.dirname, '..', '..');
 interface Args {
   mode: BenchMode;
   realtime: BenchMode | 'off' | undefined;
+  /** Writes the policy part's comparisons here (to reuse them with --policy-from). */
+  savePolicy: string | undefined;
+  /** Takes the policy part from a file --save-policy wrote instead of simulating it again. */
+  policyFrom: string | undefined;
   write: boolean;
   json: string | undefined;
 }
@@ -26,6 +31,8 @@ const REALTIME_MODES = ['full', 'quick', 'smoke', 'off'] as const;
 function parseArgs(argv: readonly string[]): Args {
   let mode: BenchMode = 'full';
   let realtime: Args['realtime'];
+  let savePolicy: string | undefined;
+  let policyFrom: string | undefined;
   let write = true;
   let json: string | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -39,25 +46,70 @@ function parseArgs(argv: readonly string[]): Args {
         throw new Error(`--realtime: expected one of ${REALTIME_MODES.join(', ')}, got ${String(v)}`);
       }
       realtime = v as Args['realtime'];
+    } else if (a === '--save-policy' || a === '--policy-from') {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a}: needs a file name`);
+      if (a === '--save-policy') savePolicy = v;
+      else policyFrom = v;
     } else if (a === '--json') {
       json = argv[++i];
       if (json === undefined) throw new Error('--json: needs a file name');
     } else if (a !== '--')
       throw new Error(
-        `${a}: unknown option (use --quick, --smoke, --realtime full|quick|smoke|off, --no-write, --json <file>)`,
+        `${a}: unknown option (use --quick, --smoke, --realtime full|quick|smoke|off, --no-write, --json <file>, --save-policy <file>, --policy-from <file>)`,
       );
   }
-  return { mode, realtime, write, json };
+  if (savePolicy !== undefined && policyFrom !== undefined) {
+    throw new Error('--save-policy and --policy-from: give one of them');
+  }
+  return { mode, realtime, write, json, savePolicy, policyFrom };
+}
+
+/** What --save-policy writes: the policy part of a run, model time only, so it keeps across runs. */
+interface SavedPolicyRun {
+  mode: BenchMode;
+  startedAt: string;
+  wallSeconds: number;
+  comparisons: Comparison[];
 }
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
 async function main(): Promise<void> {
-  const { mode, realtime: realtimeArg, write, json } = parseArgs(process.argv.slice(2));
+  const {
+    mode,
+    realtime: realtimeArg,
+    write,
+    json,
+    savePolicy,
+    policyFrom,
+  } = parseArgs(process.argv.slice(2));
   const realtimeMode = realtimeArg ?? mode;
   const started = performance.now();
   const startedAt = new Date().toISOString();
-  const comparisons = await runPolicyBench(mode, log);
+  let comparisons: Comparison[];
+  let policyRun: BenchReport['policyRun'];
+  if (policyFrom !== undefined) {
+    const saved = JSON.parse(await readFile(policyFrom, 'utf8')) as SavedPolicyRun;
+    if (saved.mode !== mode) {
+      throw new Error(`--policy-from: ${policyFrom} holds a ${saved.mode} run, this is a ${mode} run`);
+    }
+    comparisons = saved.comparisons;
+    policyRun = { startedAt: saved.startedAt, wallSeconds: saved.wallSeconds };
+    log(`policy part taken from ${policyFrom} (run of ${saved.startedAt})`);
+  } else {
+    comparisons = await runPolicyBench(mode, log);
+    if (savePolicy !== undefined) {
+      const saved: SavedPolicyRun = {
+        mode,
+        startedAt,
+        wallSeconds: (performance.now() - started) / 1000,
+        comparisons,
+      };
+      await writeFile(savePolicy, JSON.stringify(saved));
+      log(`policy part saved to ${savePolicy}`);
+    }
+  }
   const notRun: { name: string; reason: string }[] = [];
   let catalog: BenchReport['catalog'] = { ran: false, reason: `skipped in ${mode} mode` };
   let iscsi: BenchReport['iscsi'] = { ran: false, reason: `skipped in ${mode} mode` };
@@ -79,7 +131,8 @@ async function main(): Promise<void> {
   }
   const report: BenchReport = {
     mode,
-    command: `pnpm bench${mode === 'full' ? '' : ` --${mode}`}${realtimeArg === undefined ? '' : ` --realtime ${realtimeArg}`}`,
+    command: `pnpm bench${mode === 'full' ? '' : ` --${mode}`}${realtimeArg === undefined ? '' : ` --realtime ${realtimeArg}`}${policyFrom === undefined ? '' : ' --policy-from <file>'}`,
+    ...(policyRun === undefined ? {} : { policyRun }),
     startedAt,
     wallSeconds: 0,
     comparisons,

@@ -254,6 +254,12 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .option('--seeds <n>', "seeds 1..n (default: the workload's)")
     .option('--profile <name>', "drive profile: LTO-7, LTO-8, LTO-9 (default: the workload's)")
     .option('--fault-rate <x>', "random media errors per byte written (default: the workload's)")
+    .option(
+      '--history <cold|workload>',
+      "drives start with no error history (cold) or with the workload's (as the catalog would hold it)",
+      'cold',
+    )
+    .option('--pack-images', 'the writer packs small deferred images into shared fragments (MPX 1)', false)
     .option('--json', 'print the summaries and every run as JSON', false)
     .action(
       async (o: {
@@ -262,6 +268,8 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
         seeds?: string;
         profile?: string;
         faultRate?: string;
+        history: string;
+        packImages: boolean;
         json: boolean;
       }) => {
         status = await simulateCommand(io, {
@@ -270,6 +278,8 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
           seeds: o.seeds === undefined ? undefined : intOption('--seeds', o.seeds, 1, 1000),
           profile: o.profile,
           faultRate: o.faultRate === undefined ? undefined : nonNegativeNumber('--fault-rate', o.faultRate),
+          history: o.history,
+          packImages: o.packImages,
           json: o.json,
         });
       },

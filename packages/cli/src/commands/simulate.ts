@@ -5,6 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import {
   comparePolicies,
+  HISTORY_MODES,
+  type HistoryMode,
   isPresetName,
   PRESETS,
   parsePolicyList,
@@ -26,6 +28,10 @@ export interface SimulateOptions {
   readonly seeds?: number | undefined;
   readonly profile?: string | undefined;
   readonly faultRate?: number | undefined;
+  /** `cold` (no drive history) or `workload` (the workload's history, restored as at start-up). */
+  readonly history?: string | undefined;
+  /** The writer packs small deferred images into shared fragments (engine option `packImages`). */
+  readonly packImages?: boolean | undefined;
   readonly json: boolean;
 }
 
@@ -59,6 +65,13 @@ export async function simulateCommand(io: Io, options: SimulateOptions): Promise
   if (options.faultRate !== undefined && !(options.faultRate >= 0 && options.faultRate < 1)) {
     throw invalidOption('--fault-rate', `must be errors per byte in [0, 1), got ${options.faultRate}`);
   }
+  const history = options.history ?? 'cold';
+  if (!(HISTORY_MODES as readonly string[]).includes(history)) {
+    throw invalidOption(
+      '--history',
+      `must be one of ${HISTORY_MODES.join(', ')}, got ${JSON.stringify(options.history)}`,
+    );
+  }
   try {
     const workload = await loadWorkload(options.workload);
     const policies = parsePolicyList(options.policy);
@@ -68,6 +81,8 @@ export async function simulateCommand(io: Io, options: SimulateOptions): Promise
       seeds: options.seeds,
       profile: options.profile as (typeof PROFILES)[number] | undefined,
       faultRatePerByte: options.faultRate,
+      history: history as HistoryMode,
+      ...(options.packImages === true ? { writerOptions: { packImages: true } } : {}),
       onRun: (r) => {
         if (!options.json)
           io.err(`  ${r.policy} seed ${r.seed}: ${r.elapsedSeconds.toFixed(1)} s model time\n`);

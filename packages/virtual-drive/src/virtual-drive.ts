@@ -51,7 +51,7 @@ const MAX_SPACE = 0x7fffff;
  * Data the head wrote that may wait for the store while WRITE commands go on (see `StoreWriter`):
  * enough to gather many blocks into one file write, small enough to keep the host's memory bounded.
  */
-const STORE_BACKLOG_BYTES = 8 * 1024 * 1024;
+const STORE_BACKLOG_BYTES = 4 * 1024 * 1024;
 
 type CommandClass = 'write' | 'filemark' | 'sync';
 

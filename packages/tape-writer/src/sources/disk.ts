@@ -20,7 +20,7 @@ export interface DiskSourceOptions {
   threads?: number;
   /** Chunks a worker may read ahead per image (default 4). */
   readAhead?: number;
-  /** Data blocks per chunk, i.e. per message from the worker (default 16: 4 MiB of 256 KiB blocks). */
+  /** Data blocks per chunk, i.e. per message from the worker (default 8: 2 MiB of 256 KiB blocks). */
   chunkBlocks?: number;
   /** The worker script; default the built `dist/sources/disk-worker.js`. */
   workerPath?: string;
@@ -57,7 +57,7 @@ export class DiskSourceOpener implements SourceOpener {
   readonly #pool: Piscina;
   readonly #readAhead: number;
   readonly #chunkBlocks: number;
-  /** Rings of images that ended, kept for the next ones (at most one per worker thread). */
+  /** The ring of an image that ended, kept for the next one (one: more would only hold memory). */
   readonly #rings: SharedArrayBuffer[] = [];
   readonly #keepRings: number;
 
@@ -65,9 +65,9 @@ export class DiskSourceOpener implements SourceOpener {
     if (!(options.roots instanceof Map)) throw new TypeError('disk source option "roots" must be a Map');
     this.#roots = options.roots;
     this.#readAhead = positiveInteger(options.readAhead ?? 4, 'readAhead');
-    this.#chunkBlocks = positiveInteger(options.chunkBlocks ?? 16, 'chunkBlocks');
+    this.#chunkBlocks = positiveInteger(options.chunkBlocks ?? 8, 'chunkBlocks');
     const threads = positiveInteger(options.threads ?? 2, 'threads');
-    this.#keepRings = threads;
+    this.#keepRings = 1;
     this.#pool = new Piscina({
       filename: options.workerPath ?? resolveDiskWorker(),
       minThreads: 1,

@@ -16,16 +16,10 @@ export const DUPLICATOR_MAIN = join(ROOT, 'packages/duplicator/dist/main.js');
 const DISK_WORKER = join(ROOT, 'packages/tape-writer/dist/sources/disk-worker.js');
 
 /**
- * The writer process has no option for the drive profile (the duplicator's `drives[].profile` is not
- * passed on either): its virtual drive runs the LTO-9 model on a real clock scaled by
- * `--clock-scale`. The largest scale it accepts (10^6) cannot be used: the drive's 20-minute command
- * timeout is model time too, so any real fdatasync longer than 1.2 ms would time out. At 20 the
- * timeout is 60 s of wall time while the model's 400 MB/s becomes 8 GB/s (far above what the host
- * feeds, so the buffer never fills and never throttles the writer); what is left of the model is
- * 75 ms per sync, at most one 125 ms backhitch before the final drain, and 0.15 ms per immediate
- * filemark (a 1 ms timer, timers being whole milliseconds). The tables name this scale.
+ * The profile of the writer's virtual drive in the real-time benches: \`untimed\` turns the rate model
+ * off, so what is measured is the host's work (reading, checksumming, framing, the cartridge file).
  */
-export const UNTIMED_CLOCK_SCALE = 20;
+export const BENCH_DRIVE_PROFILE = 'untimed';
 
 /** Builds the bundled entry points (writer, its piscina worker, duplicator) unless they exist. */
 export function ensureBuilt(): void {
@@ -103,8 +97,8 @@ export function spawnWriter(o: WriterSpawn): WriterProcess {
     o.endpoint,
     '--dsu',
     `main=${o.dsu}`,
-    '--clock-scale',
-    String(UNTIMED_CLOCK_SCALE),
+    '--profile',
+    BENCH_DRIVE_PROFILE,
     '--log-level',
     o.logFile === undefined ? 'warn' : 'info',
     ...(o.logFile === undefined ? [] : ['--log-file', o.logFile]),

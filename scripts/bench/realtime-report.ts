@@ -88,12 +88,9 @@ Full sizes are ${sizesLine('full')}.
 Real processes over real sockets, wall-clock time: the built tape-writer
 (\`node packages/tape-writer/dist/main.js\`, CRC32C per block and SHA-256 per image always on) driven
 over its DEALER by a ROUTER in the bench that plays the duplicator (hello → mount → assign → sync-now
-→ batch-synced), on a virtual library under \`${r.tempDir}\`. The writer has no option to pick the
-drive profile, so its virtual drive runs the LTO-9 model on a clock scaled ×${r.clockScale}: 8 GB/s
-of media rate (the buffer never fills, so the model never throttles the writer), and what is left of
-the model is 75 ms per sync, at most one 125 ms backhitch before the final drain and 0.15 ms per
-immediate filemark (rounded up to a 1 ms timer). A larger scale cannot be used: the drive's
-20-minute command timeout is model time too, and the cartridge file's fdatasync must fit in it.
+→ batch-synced), on a virtual library under \`${r.tempDir}\`. The writer's virtual drive runs the \`${r.profile}\` profile
+(\`--profile ${r.profile}\`): the rate model is off, every drive command costs only the host work it does
+(the cartridge file's writes and fdatasync included).
 
 The machine may be shared: one-minute load average (before → after) data path ${load(r.load.dataPath)},
 pickup ${load(r.load.pickup)}, writer memory ${load(r.load.writerMemory)}, duplicator ${load(r.load.duplicator)}, on

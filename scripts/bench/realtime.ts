@@ -15,7 +15,7 @@ import {
 } from './memory';
 import { type PickupFigures, runPickup } from './pickup';
 import type { BenchMode } from './policy';
-import { ensureBuilt, UNTIMED_CLOCK_SCALE } from './processes';
+import { BENCH_DRIVE_PROFILE, ensureBuilt } from './processes';
 
 export interface RealtimeSizes {
   readonly dataPath: DataPathSizes;
@@ -54,7 +54,8 @@ export interface Load {
 
 export interface RealtimeFigures {
   readonly mode: BenchMode;
-  readonly clockScale: number;
+  /** The writer's virtual drive profile (\`untimed\`: rate model off). */
+  readonly profile: string;
   readonly tempDir: string;
   readonly dataPath: readonly DataPathRow[];
   readonly pickup: PickupFigures;
@@ -88,7 +89,7 @@ export async function runRealtime(
     );
     return {
       mode,
-      clockScale: UNTIMED_CLOCK_SCALE,
+      profile: BENCH_DRIVE_PROFILE,
       tempDir: tmpdir(),
       dataPath,
       pickup,

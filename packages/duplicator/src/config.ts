@@ -142,7 +142,8 @@ export const configSchema = z.strictObject({
             /^(virtual:|iscsi:\/\/|sg:\/|st:\/)\S/,
             'must be a drive spec: virtual:<dir>#<drive>, iscsi://host[:port]/<iqn>/<lun>, sg:/dev/sgN or st:/dev/nstN',
           ),
-        profile: z.string().min(1).max(32).optional(),
+        /** Timing profile of a virtual drive (its writer's `--profile`); `untimed` turns the rate model off. */
+        profile: z.enum(['LTO-7', 'LTO-8', 'LTO-9', 'untimed']).optional(),
         /** Faults the writer's virtual drive injects (tests and drills); virtual drives only. */
         faults: faultPlan.optional(),
         /** Options of this drive's tape writer (passed as its command-line flags). */
@@ -381,6 +382,9 @@ export function validateConfig(document: unknown, baseDir: string): DuplicatorCo
         throw new ConfigError(`drives.${i}.medium.barcode`, 'names a cartridge loaded in another drive');
       }
       barcodes.add(d.medium.barcode);
+    }
+    if (d.profile !== undefined && !d.spec.startsWith('virtual:')) {
+      throw new ConfigError(`drives.${i}.profile`, 'only a virtual: drive has a timing profile');
     }
     if (d.faults !== undefined) {
       if (!d.spec.startsWith('virtual:')) {

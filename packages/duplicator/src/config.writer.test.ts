@@ -62,6 +62,19 @@ describe('drives[].writer', () => {
     expect(flag(args, '--log-level')).toBe('debug');
   });
 
+  it('passes a virtual drive its timing profile and refuses one for a real drive or an unknown name', () => {
+    const c = validateConfig({ ...base, drives: [{ id: 'd0', spec, profile: 'untimed' }] }, '/');
+    expect(flag(writerArgs(c, c.drives[0]!), '--profile')).toBe('untimed');
+    expect(optionOf({ drives: [{ id: 'd0', spec, profile: 'LTO-10' }] })).toBe('drives.0.profile');
+    expect(
+      optionOf({
+        drives: [
+          { id: 'd0', spec: 'sg:/dev/sg3', profile: 'LTO-9', medium: { barcode: 'A00001', pool: 'p' } },
+        ],
+      }),
+    ).toBe('drives.0.profile');
+  });
+
   it('takes the MPX factor from policy.mpxFactor when the drive sets none, and adds nothing by default', () => {
     const c = validateConfig({ ...base, policy: { mpxFactor: 3 }, drives: [{ id: 'd0', spec }] }, '/');
     expect(flag(writerArgs(c, c.drives[0]!), '--mpx')).toBe('3');

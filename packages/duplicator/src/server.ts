@@ -417,9 +417,16 @@ export class DuplicatorServer {
 /** The writer's command line for one drive. */
 export function writerArgs(
   c: DuplicatorConfig,
-  d: { id: string; spec: string; faults?: FaultPlan | undefined; writer?: WriterSettings | undefined },
+  d: {
+    id: string;
+    spec: string;
+    profile?: string | undefined;
+    faults?: FaultPlan | undefined;
+    writer?: WriterSettings | undefined;
+  },
 ): string[] {
   const args = ['--drive-id', d.id, '--drive', d.spec, '--connect', c.endpoints.writers];
+  if (d.profile !== undefined) args.push('--profile', d.profile);
   for (const [name, root] of Object.entries(c.dsu)) args.push('--dsu', `${name}=${root}`);
   args.push('--clock-scale', String(c.clockScale), '--log-level', d.writer?.logLevel ?? c.logLevel);
   args.push('--heartbeat-ms', String(c.heartbeat.intervalMs));

@@ -75,6 +75,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     opened = await openDevice(options.drive, {
       clockScale: options.clockScale,
+      ...(options.profile === undefined ? {} : { profile: options.profile }),
       logger: root,
       ...(options.faults === undefined ? {} : { faults: options.faults }),
     });

@@ -10,6 +10,7 @@ import { ScsiError, type TapeDevice } from '@tapedup/scsi';
 import {
   type FaultPlan,
   MemoryMedium,
+  type ProfileName,
   parseVirtualDriveSpec,
   RealClock,
   VirtualDrive,
@@ -34,6 +35,8 @@ export interface OpenedDrive {
 
 export interface OpenDeviceOptions {
   clockScale: number;
+  /** Timing profile of a virtual drive (default LTO-9; ignored by other transports). */
+  profile?: ProfileName;
   logger: EngineLogger;
   /** Directory for lock files of non-virtual drives (default /run/tapedup or the temp dir). */
   lockDir?: string;
@@ -132,6 +135,7 @@ async function openVirtual(spec: string, options: OpenDeviceOptions): Promise<Op
   const drive = new VirtualDrive({
     name: spec,
     clock: new RealClock({ scale: options.clockScale }),
+    ...(options.profile === undefined ? {} : { profile: options.profile }),
     logger: options.logger.child({ component: 'virtual-drive' }),
     ...(options.faults === undefined ? {} : { faults: options.faults }),
   });

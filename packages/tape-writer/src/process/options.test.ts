@@ -37,6 +37,8 @@ describe('parseWriterOptions', () => {
     expect(o).toMatchObject({ mpx: 1, minFragmentMs: 4000, streamIdleMs: 30_000 });
     expect(o.maxFragmentBytes).toBeUndefined();
     expect(o.packImages).toBe(false);
+    expect(o.profile).toBeUndefined();
+    expect(parseWriterOptions([...base, '--profile', 'untimed']).profile).toBe('untimed');
     expect(parseWriterOptions([...base, '--pack-images']).packImages).toBe(true);
     expect(o.checkpointMs).toBeUndefined();
     expect(parseWriterOptions([...base, '--checkpoint-ms', '60000']).checkpointMs).toBe(60_000);
@@ -73,6 +75,7 @@ describe('parseWriterOptions', () => {
     expect(optionOf([...base, '--clock-scale', '0'])).toBe('clock-scale');
     expect(optionOf([...base, '--heartbeat-ms', '5'])).toBe('heartbeat-ms');
     expect(optionOf([...base, '--log-level', 'loud'])).toBe('log-level');
+    expect(optionOf([...base, '--profile', 'LTO-10'])).toBe('profile');
     expect(optionOf([...base, '--block-payload-size', '1000'])).toBe('block-payload-size');
     expect(optionOf([...base, '--bogus'])).toBe('bogus');
     expect(optionOf([...base, '--mpx', '33'])).toBe('mpx');

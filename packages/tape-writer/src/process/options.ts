@@ -1,6 +1,6 @@
 /** Command-line options of the tape-writer process, validated with messages that name the option. */
 import { parseArgs } from 'node:util';
-import { type FaultPlan, validateFaultPlan } from '@tapedup/virtual-drive';
+import { type FaultPlan, PROFILES, type ProfileName, validateFaultPlan } from '@tapedup/virtual-drive';
 import { parseDsuRoots } from '../dsu';
 
 export class WriterOptionError extends Error {
@@ -20,6 +20,8 @@ export interface WriterOptions {
   connect: string;
   dsu: Map<string, string>;
   clockScale: number;
+  /** Timing profile of a virtual drive (`--profile`; default LTO-9); `untimed` turns the rate model off. */
+  profile: ProfileName | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   logFile: string | undefined;
   heartbeatMs: number;
@@ -43,7 +45,7 @@ export interface WriterOptions {
 }
 
 export const USAGE = `usage: tape-writer --drive-id <id> --drive <spec> --connect <endpoint> --dsu name=/abs/root [--dsu ...]
-  [--clock-scale <x>] [--log-level <level>] [--log-file <path>] [--heartbeat-ms <ms>] [--append-only]
+  [--clock-scale <x>] [--profile LTO-7|LTO-8|LTO-9|untimed] [--log-level <level>] [--log-file <path>] [--heartbeat-ms <ms>] [--append-only]
   [--block-payload-size <bytes>] [--read-ahead <chunks>] [--threads <n>] [--faults '<fault plan JSON>']
   [--mpx <n>] [--min-fragment-ms <ms>] [--max-fragment-size <bytes>] [--max-fragment-images <n>]
   [--pack-images] [--checkpoint-ms <ms>] [--stream-idle-ms <ms>]
@@ -78,6 +80,7 @@ export function parseWriterOptions(argv: readonly string[]): WriterOptions {
         connect: { type: 'string' },
         dsu: { type: 'string', multiple: true },
         'clock-scale': { type: 'string' },
+        profile: { type: 'string' },
         'log-level': { type: 'string' },
         'log-file': { type: 'string' },
         'heartbeat-ms': { type: 'string' },
@@ -137,6 +140,16 @@ export function parseWriterOptions(argv: readonly string[]): WriterOptions {
       `expected a positive number, got ${JSON.stringify(scaleText)}`,
     );
   }
+  const profileText = str('profile');
+  if (profileText !== undefined && !Object.hasOwn(PROFILES, profileText)) {
+    throw new WriterOptionError(
+      'profile',
+      `expected one of ${Object.keys(PROFILES).join(', ')}, got ${JSON.stringify(profileText)}`,
+    );
+  }
+  if (profileText !== undefined && !drive.startsWith('virtual:')) {
+    throw new WriterOptionError('profile', 'only a virtual: drive has a timing profile');
+  }
   const level = str('log-level') ?? 'info';
   if (!(LEVELS as readonly string[]).includes(level)) {
     throw new WriterOptionError(
@@ -178,6 +191,7 @@ export function parseWriterOptions(argv: readonly string[]): WriterOptions {
     connect,
     dsu,
     clockScale,
+    profile: profileText as ProfileName | undefined,
     logLevel: level as WriterOptions['logLevel'],
     logFile: str('log-file'),
     heartbeatMs: integer('heartbeat-ms', str('heartbeat-ms'), 1000, 20, 3_600_000),

@@ -73,6 +73,41 @@ describe('StreamSourceOpener', () => {
     await source.close();
   });
 
+  it('delivers the last short block once the declared size is in, before the end frame; more than declared fails', async () => {
+    const i = { ...item(), sizeBytes: 5000 };
+    const source = await new StreamSourceOpener().open(i, { tag: 3, blockPayloadSize: 1024 });
+    const push = pusher(i);
+    const bytes = new Uint8Array(5000).map((_, k) => k * 3);
+    await push.send(encodeDataFrame({ ...head(i, 0, 0), type: 'data' }, bytes.subarray(0, 2500)));
+    await push.send(encodeDataFrame({ ...head(i, 1, 2500), type: 'data' }, bytes.subarray(2500)));
+    // No end frame yet: every payload byte still arrives, the 904-byte tail included.
+    const lengths: number[] = [];
+    while (lengths.reduce((a, b) => a + b, 0) < 5000) {
+      const e = await source.next();
+      expect(e.kind).toBe('blocks');
+      if (e.kind === 'blocks') lengths.push(...e.blocks.map((b) => b.length - 32));
+    }
+    expect(lengths).toEqual([1024, 1024, 1024, 1024, 904]);
+    const digest = createHash('sha256').update(bytes).digest('hex');
+    await push.send(encodeDataFrame({ ...head(i, 2, 5000), type: 'end', sha256: digest }));
+    const { events, end } = await drain(source);
+    expect(events.flatMap((e) => (e.kind === 'blocks' ? e.blocks : []))).toEqual([]);
+    expect(end).toMatchObject({ status: 'complete', bytes: 5000, blocks: 5, sha256: digest });
+    await source.close();
+
+    const over = { ...item(), sizeBytes: 3000 };
+    const overSource = await new StreamSourceOpener().open(over, { tag: 4, blockPayloadSize: 1024 });
+    const overPush = pusher(over);
+    await overPush.send(encodeDataFrame({ ...head(over, 0, 0), type: 'data' }, bytes.subarray(0, 2000)));
+    await overPush.send(
+      encodeDataFrame({ ...head(over, 1, 2000), type: 'data' }, bytes.subarray(2000, 4000)),
+    );
+    const failed = (await drain(overSource)).end;
+    expect(failed.status).toBe('aborted');
+    expect((failed.error as SourceError | undefined)?.code).toBe('STREAM_PROTOCOL');
+    await overSource.close();
+  });
+
   it('fails the image on an abort frame, a sequence gap, a wrong digest and on silence', async () => {
     const outcome = async (
       send: (i: AssignItem, push: zmq.Push) => Promise<void>,

@@ -265,10 +265,21 @@ class StreamImageSource implements ImageSource {
     this.#seq += 1;
     if (frame.header.type === 'data') {
       const payload = frame.payload!;
+      const declared = this.item.sizeBytes;
+      if (declared > 0 && this.#bytes + payload.length > declared) {
+        this.#fail(
+          'STREAM_PROTOCOL',
+          `${this.#bytes + payload.length} bytes sent, more than the declared sizeBytes ${declared}`,
+        );
+        return;
+      }
       this.#bytes += payload.length;
       this.#hash.update(payload);
       // The framer copies the payload into its block buffers: the frame buffer is free afterwards.
       const blocks = this.#framer.push(payload);
+      // The declared size is reached: the data is complete even if the end frame (the metadata) is
+      // late, so the last short block goes out now rather than with the end (sizeBytes 0: unknown).
+      if (declared > 0 && this.#bytes === declared) blocks.push(...this.#framer.flush());
       if (blocks.length > 0) {
         this.#queued.push(...blocks);
         this.#notify();

@@ -51,7 +51,7 @@ export interface DataPathRow {
 }
 
 /** Writes `files` files of `fileBytes` into `dir` (a random 8 MiB pattern repeated). */
-function makeFiles(dir: string, files: number, fileBytes: number): string[] {
+export function makeFiles(dir: string, files: number, fileBytes: number): string[] {
   mkdirSync(dir, { recursive: true });
   const chunk = randomBytes(8 * 1024 * 1024);
   const names: string[] = [];
@@ -76,7 +76,7 @@ async function settle(): Promise<void> {
 }
 
 /** One `sh` per lane copying its files one after the other with dd; seconds to exit and to synced. */
-async function ddRun(lanes: readonly string[][], dsu: string, out: string): Promise<[number, number]> {
+export async function ddRun(lanes: readonly string[][], dsu: string, out: string): Promise<[number, number]> {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   await settle();
@@ -111,7 +111,7 @@ async function ddRun(lanes: readonly string[][], dsu: string, out: string): Prom
 }
 
 /** Fresh library and writers per repetition; time from the assigns to the last batch-synced. */
-async function writerRun(
+export async function writerRun(
   base: string,
   rep: number,
   lanes: readonly string[][],

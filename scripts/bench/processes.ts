@@ -87,6 +87,8 @@ export interface WriterSpawn {
 /** Starts `node packages/tape-writer/dist/main.js` on a virtual drive with the rate model off. */
 export function spawnWriter(o: WriterSpawn): WriterProcess {
   const args = [
+    // Extra node flags for the writer (e.g. --cpu-prof, --trace-gc) when profiling it under the bench.
+    ...(process.env.TAPEDUP_BENCH_WRITER_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0),
     // Another build of the writer (e.g. an older commit's) to compare against in the same run.
     process.env.TAPEDUP_BENCH_WRITER ?? WRITER_MAIN,
     '--drive-id',

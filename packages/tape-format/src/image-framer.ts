@@ -91,6 +91,28 @@ export class ImageFramer {
   }
 
   /**
+   * Frames a block whose payload the caller already placed at `block[32..]`, e.g. read from a file
+   * straight into the memory it travels in, so the bytes are not copied once more: adds the payload
+   * to the image's SHA-256 and fills the 32-byte header in place. The framer keeps no reference to
+   * `block`. Allowed only between blocks (nothing pending from {@link push}); as long as every block
+   * but the image's last is full, the blocks are the ones {@link push} would have made.
+   */
+  frameInPlace(block: Uint8Array): void {
+    this.assertOpen();
+    if (this.fill !== 0) {
+      throw new TapeFormatError('INVALID_STATE', 'ImageFramer.frameInPlace with bytes pending from push()', {
+        tag: this.tag,
+      });
+    }
+    const length = block.length - DATA_HEADER_LENGTH;
+    checkInteger(length, 'block.length - 32', 1, this.payloadSize);
+    this.hash.update(block.subarray(DATA_HEADER_LENGTH));
+    writeDataHeader(block, this.tag, this.sequence, length);
+    this.bytes += length;
+    this.sequence += 1;
+  }
+
+  /**
    * Emits the partly filled block, if any. Call it when the fragment ends before the image does
    * (a short block mid-image is allowed; the next fragment's entry records the offset).
    */

@@ -3,17 +3,17 @@
  * the image) off the main thread. The worker holds at most `readAhead` chunks the main thread has
  * not consumed (credit based), so the drive's pace bounds the memory.
  *
- * Chunks travel through a ring of `readAhead` slots in a SharedArrayBuffer the main thread gave
- * the task: the worker copies a chunk's framed blocks into the slot of its sequence number and
- * names the slot; a credit (the main thread asked for the next chunk, so the drive took every block
- * of the previous one) frees the oldest slot. A buffer transferred per block instead cost the main
- * thread a garbage collection every few megabytes (each arrives as new external memory there).
- * The image's last blocks, which come without a credit, are transferred.
+ * Chunks travel through a ring of slots in a SharedArrayBuffer the main thread gave the task. Each
+ * block's payload is read from the file straight to its final place in the slot (behind the room
+ * for its header) and framed there: the bytes are copied once, by the kernel, and the block is hashed
+ * and checksummed while it is still in this core's cache. The worker then names the slot; a credit
+ * (the main thread asked for the next chunk, so the drive took every block of the previous one)
+ * frees the oldest slot. Nothing is allocated per block: a buffer transferred per block cost the
+ * main thread a garbage collection every few megabytes (each arrives as new external memory there).
  *
- * Protocol on the port: worker → main `{ type: 'ring', slot, lengths, payloadBytes }` or
- * `{ type: 'blocks', blocks, payloadBytes }`, then exactly one
- * `{ type: 'end', status, trailer, bytes, blocks, sha256, error? }`; main → worker `{ type: 'credit' }`
- * (one chunk slot freed) and `{ type: 'abort' }`.
+ * Protocol on the port: worker → main `{ type: 'ring', slot, lengths, payloadBytes }` per chunk,
+ * then exactly one `{ type: 'end', status, trailer, bytes, blocks, sha256, error? }`;
+ * main → worker `{ type: 'credit' }` (one chunk slot freed) and `{ type: 'abort' }`.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
@@ -24,18 +24,16 @@ export interface DiskReadTask {
   sizeBytes: number;
   tag: number;
   blockPayloadSize: number;
-  /** Bytes per chunk (a multiple of the payload size). */
-  chunkBytes: number;
   /** Chunks the worker may send ahead of the main thread. */
   readAhead: number;
-  /** `readAhead` slots of `slotBytes` (one chunk of framed blocks each); none: blocks are transferred. */
-  ring?: SharedArrayBuffer | undefined;
-  slotBytes?: number | undefined;
+  /** Ring slots of `slotBytes` each (at least one); a slot holds one chunk of framed blocks. */
+  ring: SharedArrayBuffer;
+  /** Bytes per slot: a whole number of framed full blocks. */
+  slotBytes: number;
   port: MessagePort;
 }
 
 export type WorkerToMain =
-  | { type: 'blocks'; blocks: Uint8Array[]; payloadBytes: number }
   /** Blocks back to back from the start of ring slot `slot`. */
   | { type: 'ring'; slot: number; lengths: number[]; payloadBytes: number }
   | {
@@ -50,6 +48,21 @@ export type WorkerToMain =
 
 export type MainToWorker = { type: 'credit' } | { type: 'abort' };
 
+type ReadError = { code: 'READ_FAILED' | 'SHORT_READ'; message: string };
+
+/** Reads up to `length` bytes at `position` into `target[at..]`, retrying short reads; returns the count. */
+function readFully(fd: number, target: Uint8Array, at: number, length: number, position: number): number {
+  let got = 0;
+  while (got < length) {
+    // A blocking read: this thread exists to read, and a read on the libuv pool would add a
+    // round trip through a pool the main thread's cartridge writes also use.
+    const n = readSync(fd, target, at + got, length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}
+
 export default async function readImage(task: DiskReadTask): Promise<{ bytes: number }> {
   const { port } = task;
   let credits = task.readAhead;
@@ -60,60 +73,56 @@ export default async function readImage(task: DiskReadTask): Promise<{ bytes: nu
     else aborted = true;
     wake?.();
   });
-  const framer = new ImageFramer({ tag: task.tag, blockPayloadSize: task.blockPayloadSize });
-  const ring = task.ring === undefined ? undefined : new Uint8Array(task.ring);
-  const slotBytes = task.slotBytes ?? 0;
-  const slots = ring === undefined || slotBytes === 0 ? 0 : Math.floor(ring.length / slotBytes);
-  let sent = 0;
-  /** Sends one credited chunk through the ring when it fits a slot; false: transfer it instead. */
-  const sendInRing = (blocks: Uint8Array[], payloadBytes: number): boolean => {
-    const total = blocks.reduce((n, b) => n + b.length, 0);
-    if (ring === undefined || slots === 0 || total > slotBytes) return false;
-    const slot = sent % slots;
-    let at = slot * slotBytes;
-    for (const b of blocks) {
-      ring.set(b, at);
-      at += b.length;
-    }
-    sent++;
-    port.postMessage({
-      type: 'ring',
-      slot,
-      lengths: blocks.map((b) => b.length),
-      payloadBytes,
-    } satisfies WorkerToMain);
-    return true;
-  };
-  const send = (blocks: Uint8Array[], credited = false) => {
-    if (blocks.length === 0) return;
-    const payloadBytes = blocks.reduce((n, b) => n + b.length - DATA_HEADER_LENGTH, 0);
-    if (credited && sendInRing(blocks, payloadBytes)) return;
-    port.postMessage(
-      { type: 'blocks', blocks, payloadBytes } satisfies WorkerToMain,
-      blocks.map((b) => b.buffer as ArrayBuffer),
+  const payload = task.blockPayloadSize;
+  const framer = new ImageFramer({ tag: task.tag, blockPayloadSize: payload });
+  const ring = new Uint8Array(task.ring);
+  const blockBytes = DATA_HEADER_LENGTH + payload;
+  const slotBlocks = Math.floor(task.slotBytes / blockBytes);
+  const slots = Math.floor(ring.length / task.slotBytes);
+  if (slotBlocks < 1 || slots < 1) {
+    throw new RangeError(
+      `disk worker: a ring of ${ring.length} bytes with ${task.slotBytes}-byte slots holds no ${blockBytes}-byte block`,
     );
-  };
+  }
   let offset = 0;
-  let error: { code: 'READ_FAILED' | 'SHORT_READ'; message: string } | undefined;
+  let sent = 0;
+  let error: ReadError | undefined;
   let fd: number | undefined;
   try {
     fd = openSync(task.path, 'r');
-    const buffer = Buffer.allocUnsafeSlow(task.chunkBytes);
-    while (offset < task.sizeBytes && !aborted) {
+    while (offset < task.sizeBytes && !aborted && error === undefined) {
       // The worker yields to its event loop (where credits and aborts arrive) only when it must wait.
       while (credits === 0 && !aborted) await new Promise<void>((resolve) => (wake = resolve));
       if (aborted) break;
-      const want = Math.min(task.chunkBytes, task.sizeBytes - offset);
-      // A blocking read: this thread exists to read, and a read on the libuv pool would add a
-      // round trip through a pool the main thread's cartridge writes also use.
-      const bytesRead = readSync(fd, buffer, 0, want, offset);
-      if (bytesRead === 0) {
-        error = { code: 'SHORT_READ', message: `file ended at byte ${offset} of ${task.sizeBytes}` };
-        break;
+      const slot = sent % slots;
+      let at = slot * task.slotBytes;
+      const lengths: number[] = [];
+      let payloadBytes = 0;
+      try {
+        for (let b = 0; b < slotBlocks && offset < task.sizeBytes; b++) {
+          const want = Math.min(payload, task.sizeBytes - offset);
+          const got = readFully(fd, ring, at + DATA_HEADER_LENGTH, want, offset);
+          if (got > 0) {
+            framer.frameInPlace(ring.subarray(at, at + DATA_HEADER_LENGTH + got));
+            lengths.push(DATA_HEADER_LENGTH + got);
+            payloadBytes += got;
+            offset += got;
+            at += DATA_HEADER_LENGTH + got;
+          }
+          if (got < want) {
+            error = { code: 'SHORT_READ', message: `file ended at byte ${offset} of ${task.sizeBytes}` };
+            break;
+          }
+        }
+      } catch (cause) {
+        error = { code: 'READ_FAILED', message: cause instanceof Error ? cause.message : String(cause) };
       }
-      offset += bytesRead;
-      credits--;
-      send(framer.push(buffer.subarray(0, bytesRead)), true);
+      // The blocks framed before a failure still go out: the aborted trailer covers exactly them.
+      if (lengths.length > 0) {
+        credits--;
+        sent++;
+        port.postMessage({ type: 'ring', slot, lengths, payloadBytes } satisfies WorkerToMain);
+      }
     }
   } catch (cause) {
     error = { code: 'READ_FAILED', message: cause instanceof Error ? cause.message : String(cause) };
@@ -127,8 +136,8 @@ export default async function readImage(task: DiskReadTask): Promise<{ bytes: nu
     }
   }
   const status: TrailerStatus = error !== undefined || aborted ? 'aborted' : 'complete';
-  const { blocks, trailer, info } = framer.finish(status);
-  send(blocks);
+  // Every block was framed in place: nothing is pending, so finish() adds no block.
+  const { trailer, info } = framer.finish(status);
   const end: WorkerToMain = {
     type: 'end',
     status,

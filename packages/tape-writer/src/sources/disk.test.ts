@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AssignItem } from '@tapedup/protocol';
@@ -99,6 +99,34 @@ describe('DiskSourceOpener', () => {
     const wrong = opener.open(item('big', 5), { tag: 0, blockPayloadSize: PAYLOAD });
     await expect(wrong).rejects.toBeInstanceOf(SourceError);
     await expect(wrong).rejects.toMatchObject({ code: 'SIZE_MISMATCH', retryable: false });
+  });
+
+  it('a file that shrinks under the reader ends the image aborted (SHORT_READ) after the bytes it had', async () => {
+    const size = 40 * PAYLOAD + 123;
+    writeFileSync(join(base, 'dsu', 'shrinks'), bytesOf(size, 2));
+    const source = await opener.open(item('shrinks', size), { tag: 1, blockPayloadSize: PAYLOAD });
+    // Without credits the worker reads at most 2 chunks of 2 blocks: the cut lands past them.
+    truncateSync(join(base, 'dsu', 'shrinks'), 10 * PAYLOAD + 5);
+    const blocks: Uint8Array[] = [];
+    let end: SourceEvent | undefined;
+    while (end === undefined) {
+      const e = await source.next();
+      if (e.kind === 'blocks') blocks.push(...e.blocks.map((b) => b.slice()));
+      else end = e;
+    }
+    await source.close();
+    const decoded = blocks.map((b) => decodeDataBlock(b));
+    expect(decoded.map((d) => d.payloadLength)).toEqual([...Array(10).fill(PAYLOAD), 5]);
+    expect(
+      Buffer.concat(decoded.map((d) => d.payload)).equals(bytesOf(size, 2).subarray(0, 10 * PAYLOAD + 5)),
+    ).toBe(true);
+    expect(end).toMatchObject({ kind: 'end', status: 'aborted', bytes: 10 * PAYLOAD + 5, blocks: 11 });
+    expect(end.kind === 'end' && end.error?.code).toBe('SHORT_READ');
+    expect(end.kind === 'end' && decodeImageTrailer(end.trailer)).toMatchObject({
+      status: 'aborted',
+      totalBytes: 10 * PAYLOAD + 5,
+      blockCount: 11,
+    });
   });
 
   it('abort ends the image early with an aborted trailer covering exactly the blocks delivered', async () => {

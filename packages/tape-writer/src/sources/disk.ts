@@ -1,6 +1,6 @@
 /**
  * `disk` images: read straight from a DSU root by a piscina pool (read, CRC32C, SHA-256 and framing
- * off the main thread; buffers transferred, never copied). Read-ahead is bounded per image: the
+ * off the main thread, each block read straight into a ring shared with the main thread). Read-ahead is bounded per image: the
  * worker may be `readAhead` chunks ahead, and a slot frees only when the engine asks for the next
  * chunk, i.e. after the drive accepted the previous one.
  */
@@ -96,7 +96,6 @@ export class DiskSourceOpener implements SourceOpener {
       sizeBytes: resolved.sizeBytes,
       tag: options.tag,
       blockPayloadSize: payload,
-      chunkBytes: this.#chunkBlocks * payload,
       readAhead: this.#readAhead,
       ring,
       slotBytes,
@@ -169,7 +168,6 @@ class DiskImageSource implements ImageSource {
     if (this.#started) this.#post({ type: 'credit' });
     this.#started = true;
     const m = this.#inbox.shift() ?? (await this.#receive());
-    if (m.type === 'blocks') return { kind: 'blocks', blocks: m.blocks, payloadBytes: m.payloadBytes };
     if (m.type === 'ring')
       return { kind: 'blocks', blocks: this.#slotBlocks(m), payloadBytes: m.payloadBytes };
     this.#ended = true;

@@ -12,10 +12,17 @@ export {
   validateConfig,
   type WriterSettings,
 } from './config';
-export { Coordinator, type CoordinatorDeps, type CoordinatorSettings } from './coordinator/coordinator';
-export type { Output } from './coordinator/outputs';
-export { checkSubmit, resolveUnderRoot, type SourceInspector } from './coordinator/submit-check';
-export { parseWireCopyId, wireCopyId } from './coordinator/wire-ids';
+export {
+  Coordinator,
+  type CoordinatorDeps,
+  type CoordinatorSettings,
+  checkSubmit,
+  type Output,
+  parseWireCopyId,
+  resolveUnderRoot,
+  type SourceInspector,
+  wireCopyId,
+} from './coordinator';
 export * as planner from './planner';
 export * as policy from './policy';
 export { DuplicatorServer, type ServerOptions, writerArgs } from './server';

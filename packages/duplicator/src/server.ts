@@ -22,8 +22,7 @@ import type { Logger } from 'pino';
 import * as zmq from 'zeromq';
 import { Catalog } from './catalog';
 import type { DuplicatorConfig, WriterSettings } from './config';
-import { Coordinator } from './coordinator/coordinator';
-import type { Output } from './coordinator/outputs';
+import { Coordinator, type Output } from './coordinator';
 import { Supervisor, writerMainPath } from './supervisor';
 
 /** Serialises sends on one socket: zeromq.js allows one send in progress per socket. */

@@ -485,6 +485,27 @@ describe('failBatch', () => {
     expect(cat.failUncommittedOnDrive('d2', died)).toBeNull();
     expect(states([1, 2, 3])).toEqual(['retrying', 'retrying', 'retrying']);
   });
+
+  it('a device error before any copy was reported written still counts against the drive and the medium, and may freeze it', () => {
+    cat.submitRequest({ pool: 'p', images: images(2) });
+    const before = { drive: cat.getDrive('d1').errorCount, medium: cat.getMedium('M1').errorCount };
+    cat.startWriting(1, 'd1', 'M1');
+    const medium = { code: 'MEDIUM_ERROR', reason: 'write error 0C/00' };
+    expect(cat.failUncommittedOnDrive('d1', medium)).toMatchObject({ batchId: null, mediumFrozen: false });
+    expect(cat.getDrive('d1').errorCount).toBe(before.drive + 1);
+    expect(cat.getMedium('M1').errorCount).toBe(before.medium + 1);
+    // Not a device error (a writer restart): nothing counted.
+    cat.startWriting(2, 'd1', 'M1');
+    cat.failUncommittedOnDrive('d1', medium, { countAsDeviceError: false });
+    expect(cat.getDrive('d1').errorCount).toBe(before.drive + 1);
+    expect(cat.getMedium('M1').errorCount).toBe(before.medium + 1);
+    cat.startWriting(2, 'd1', 'M1');
+    expect(cat.failUncommittedOnDrive('d1', medium, { freezeMedium: true })).toMatchObject({
+      batchId: null,
+      mediumFrozen: true,
+    });
+    expect(cat.getMedium('M1')).toMatchObject({ state: 'frozen', errorCount: before.medium + 2 });
+  });
 });
 
 describe('spanning', () => {

@@ -61,8 +61,25 @@ export function failUncommittedOnDrive(
       s.driveRow(driveId);
       const batch = s.stmt<BatchRow>("SELECT * FROM batches WHERE drive = ? AND state = 'open'").get(driveId);
       if (batch !== undefined) return failBatchRow(s, batch, f, options);
+      // Copies being written before any of them was reported written: there is no batch yet, but a
+      // device error here still counts against the drive and the cartridge, and may freeze it.
+      const medium =
+        s
+          .stmt<{ medium: string | null }>(
+            "SELECT medium FROM copies WHERE drive = ? AND state = 'writing' AND medium IS NOT NULL LIMIT 1",
+          )
+          .get(driveId)?.medium ?? null;
       const copies = failInFlightOnDrive(s, driveId, f);
-      return copies.length === 0 ? null : { batchId: null, copies, mediumFrozen: false };
+      if (copies.length === 0) return null;
+      if (options.countAsDeviceError ?? true) {
+        recordErrorRow(s, driveId, medium, s.driveRow(driveId).bytes_since_error, f);
+      }
+      let mediumFrozen = false;
+      if (options.freezeMedium === true && medium !== null && s.mediumRow(medium).state !== 'frozen') {
+        setMediumStateRow(s, medium, 'frozen', `${f.code}: ${f.reason}`);
+        mediumFrozen = true;
+      }
+      return { batchId: null, copies, mediumFrozen };
     })
     .immediate();
 }

@@ -47,8 +47,8 @@ export function writerMessage(core: CoordinatorState, driveId: string, m: Writer
       return shutdownAck(core, d, m);
     case 'error':
       core.log.warn(
-        { driveId, code: m.code, field: m.field, re: m.re },
-        `writer refused a message: ${m.message}`,
+        { driveId, code: m.code, field: m.field, re: m.re, message: m.message },
+        'writer refused a message',
       );
       return [];
   }

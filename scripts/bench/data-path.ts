@@ -7,11 +7,13 @@
  * Both sides read page-cache-warm files (just written, no cache dropped). The writer's time ends
  * at `batch-synced`, i.e. after the cartridge file's fdatasync; so `dd` is timed twice: to its
  * exit (page cache only) and to the end of a `sync` of its output files (the same durability).
+ * Each side starts its clock a few seconds after the previous side's output was deleted (see `Leftover`).
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { type AssignItem, makeMessage } from '@tapedup/protocol';
 import {
@@ -75,11 +77,54 @@ async function settle(): Promise<void> {
   await run('sync');
 }
 
+/** How long freed memory takes to go back to the host (measured on the bench machine, see `Leftover`). */
+const FREED_MEMORY_SETTLE_MS = 4000;
+
+/**
+ * The output of the last timed run (a cartridge library or dd's copies), deleted before the next
+ * timed run, which then waits until the freed memory has settled. On a virtual machine that hands
+ * free memory back to its host (virtio-balloon free page reporting, from about 2 s after it is
+ * freed) writing into the page cache costs several times the CPU once the freed pages are gone:
+ * 1 GB took 0.26 CPU-s right after a delete, 0.55 s one or two seconds later and 0.85 s after 3 s
+ * or more on the bench machine. A run that starts right after a delete is fast only while it is
+ * short, which favoured dd (it started right after the writer's cartridge was deleted, the writer
+ * after seconds of process setup); with the wait, both sides write into settled memory.
+ */
+export class Leftover {
+  #path: string | undefined;
+
+  /** `path` is the newest output: the one deleted at the next {@link release}. */
+  keep(path: string): void {
+    this.discard();
+    this.#path = path;
+  }
+
+  /** Deletes the last output, if any, without waiting. */
+  discard(): void {
+    if (this.#path !== undefined) rmSync(this.#path, { recursive: true, force: true });
+    this.#path = undefined;
+  }
+
+  /** Deletes the last output, if any, and waits until its memory settled. */
+  async release(): Promise<void> {
+    if (this.#path === undefined) return;
+    rmSync(this.#path, { recursive: true, force: true });
+    this.#path = undefined;
+    await delay(FREED_MEMORY_SETTLE_MS);
+  }
+}
+
 /** One `sh` per lane copying its files one after the other with dd; seconds to exit and to synced. */
-export async function ddRun(lanes: readonly string[][], dsu: string, out: string): Promise<[number, number]> {
+export async function ddRun(
+  lanes: readonly string[][],
+  dsu: string,
+  out: string,
+  leftover: Leftover,
+): Promise<[number, number]> {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   await settle();
+  await leftover.release();
   const t0 = performance.now();
   let copied = 0;
   await Promise.all(
@@ -106,7 +151,7 @@ export async function ddRun(lanes: readonly string[][], dsu: string, out: string
   // The same durability as the writer's batch-synced: fdatasync of every output file.
   await run('sync', ['-d', ...lanes.flat().map((n) => join(out, n))]);
   const synced = performance.now() - t0;
-  rmSync(out, { recursive: true, force: true });
+  leftover.keep(out);
   return [copied / 1000, synced / 1000];
 }
 
@@ -117,6 +162,7 @@ export async function writerRun(
   lanes: readonly string[][],
   dsu: string,
   fileBytes: number,
+  leftover: Leftover,
 ): Promise<number> {
   const dir = join(base, `w${lanes.length}-${rep}`);
   mkdirSync(dir, { recursive: true });
@@ -138,6 +184,7 @@ export async function writerRun(
       );
     }
     await settle();
+    await leftover.release();
     const synced = writers.map((w) => router.find('batch-synced', (m) => m.batchId === `B-${w.driveId}`));
     const t0 = performance.now();
     await Promise.all(
@@ -175,7 +222,7 @@ export async function writerRun(
   } finally {
     for (const w of writers) await stopWriter(router, w);
     router.close();
-    rmSync(dir, { recursive: true, force: true });
+    leftover.keep(dir);
   }
 }
 
@@ -188,6 +235,7 @@ export async function runDataPath(
   const names = makeFiles(dsu, sizes.files, sizes.fileBytes);
   const totalBytes = sizes.files * sizes.fileBytes;
   const rows: DataPathRow[] = [];
+  const leftover = new Leftover();
   try {
     for (const drives of [1, 2] as const) {
       const lanes: string[][] = Array.from({ length: drives }, (_, i) =>
@@ -197,8 +245,8 @@ export async function runDataPath(
       const d: number[] = [];
       const ds: number[] = [];
       for (let rep = 0; rep < sizes.repetitions; rep++) {
-        w.push(await writerRun(base, rep, lanes, dsu, sizes.fileBytes));
-        const [copied, synced] = await ddRun(lanes, dsu, join(base, 'dd-out'));
+        w.push(await writerRun(base, rep, lanes, dsu, sizes.fileBytes, leftover));
+        const [copied, synced] = await ddRun(lanes, dsu, join(base, `dd-out-${drives}-${rep}`), leftover);
         d.push(copied);
         ds.push(synced);
         progress(
@@ -221,6 +269,7 @@ export async function runDataPath(
       });
     }
   } finally {
+    leftover.discard();
     rmSync(dsu, { recursive: true, force: true });
   }
   return rows;

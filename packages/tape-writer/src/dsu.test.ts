@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseDsuRoots, resolveSource, SourceError } from './dsu';
+import { parseDsuRoots, resolveSource, resolveSourceSync, SourceError } from './dsu';
 
 let base: string;
 let roots: Map<string, string>;
@@ -29,7 +29,11 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
   throw new Error('expected a SourceError');
 }
 
-describe('resolveSource', () => {
+describe.each([
+  ['resolveSource', resolveSource],
+  // The disk worker's variant: the same checks with blocking calls.
+  ['resolveSourceSync', async (...args: Parameters<typeof resolveSourceSync>) => resolveSourceSync(...args)],
+] as const)('%s', (_name, resolveSource) => {
   it('resolves a file inside the root and reports its size', async () => {
     const r = await resolveSource(roots, 'main', 'sub/img1', 1234);
     expect(r.sizeBytes).toBe(1234);

@@ -1,3 +1,4 @@
+import { realpathSync, statSync } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 
@@ -68,17 +69,16 @@ function inside(root: string, candidate: string): boolean {
   return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel);
 }
 
-/**
- * Resolves a source to an absolute path inside its DSU root, following symlinks
- * (the real path must stay inside the real root) and checking the size the
- * request announced.
- */
-export async function resolveSource(
-  roots: DsuRoots,
-  dsu: string,
-  path: string,
-  expectedSize?: number,
-): Promise<ResolvedSource> {
+/** The file-system facts a source check needs: the real paths of the root and the source, the source's stat. */
+interface SourceFacts {
+  realRoot: string;
+  real: string;
+  isFile: boolean;
+  size: number;
+}
+
+/** The checks that need no file system: a known DSU, a relative path that stays lexically inside it. */
+function lexicalSource(roots: DsuRoots, dsu: string, path: string): { root: string; lexical: string } {
   const root = roots.get(dsu);
   if (root === undefined)
     throw new SourceError('UNKNOWN_DSU', dsu, path, `unknown disk storage unit "${dsu}"`);
@@ -94,28 +94,68 @@ export async function resolveSource(
   if (!inside(root, lexical)) {
     throw new SourceError('PATH_TRAVERSAL', dsu, path, `source path leaves storage unit "${dsu}"`);
   }
-  let real: string;
-  let realRoot: string;
-  let st: Awaited<ReturnType<typeof stat>>;
-  try {
-    // All at once: each is a trip through the libuv pool, and this is on the next image's pickup
-    // path. stat follows symlinks, so it describes `real`; nothing of it is used unless `real` is
-    // inside the root.
-    [realRoot, real, st] = await Promise.all([realpath(root), realpath(lexical), stat(lexical)]);
-  } catch (cause) {
-    throw new SourceError('NOT_FOUND', dsu, path, `source not found in storage unit "${dsu}"`, cause);
-  }
-  if (!inside(realRoot, real)) {
+  return { root, lexical };
+}
+
+/** The checks on what the file system said: the real path stays inside the real root, a file of the size announced. */
+function checkFacts(dsu: string, path: string, facts: SourceFacts, expectedSize?: number): ResolvedSource {
+  if (!inside(facts.realRoot, facts.real)) {
     throw new SourceError('PATH_TRAVERSAL', dsu, path, `source resolves outside storage unit "${dsu}"`);
   }
-  if (!st.isFile()) throw new SourceError('NOT_A_FILE', dsu, path, `source is not a regular file`);
-  if (expectedSize !== undefined && st.size !== expectedSize) {
+  if (!facts.isFile) throw new SourceError('NOT_A_FILE', dsu, path, `source is not a regular file`);
+  if (expectedSize !== undefined && facts.size !== expectedSize) {
     throw new SourceError(
       'SIZE_MISMATCH',
       dsu,
       path,
-      `source is ${st.size} bytes, the request announced ${expectedSize}`,
+      `source is ${facts.size} bytes, the request announced ${expectedSize}`,
     );
   }
-  return { absolutePath: real, sizeBytes: st.size };
+  return { absolutePath: facts.real, sizeBytes: facts.size };
+}
+
+/**
+ * Resolves a source to an absolute path inside its DSU root, following symlinks
+ * (the real path must stay inside the real root) and checking the size the
+ * request announced.
+ */
+export async function resolveSource(
+  roots: DsuRoots,
+  dsu: string,
+  path: string,
+  expectedSize?: number,
+): Promise<ResolvedSource> {
+  const { root, lexical } = lexicalSource(roots, dsu, path);
+  let facts: SourceFacts;
+  try {
+    // All at once: each is a trip through the libuv pool. stat follows symlinks, so it describes
+    // `real`; nothing of it is used unless `real` is inside the root.
+    const [realRoot, real, st] = await Promise.all([realpath(root), realpath(lexical), stat(lexical)]);
+    facts = { realRoot, real, isFile: st.isFile(), size: st.size };
+  } catch (cause) {
+    throw new SourceError('NOT_FOUND', dsu, path, `source not found in storage unit "${dsu}"`, cause);
+  }
+  return checkFacts(dsu, path, facts, expectedSize);
+}
+
+/**
+ * {@link resolveSource} with blocking file-system calls, for a thread that exists to read sources
+ * (the disk worker): the check then costs no trips through the libuv pool, which on a busy machine
+ * each wait for a thread to be scheduled, on the next image's pickup path.
+ */
+export function resolveSourceSync(
+  roots: DsuRoots,
+  dsu: string,
+  path: string,
+  expectedSize?: number,
+): ResolvedSource {
+  const { root, lexical } = lexicalSource(roots, dsu, path);
+  let facts: SourceFacts;
+  try {
+    const st = statSync(lexical);
+    facts = { realRoot: realpathSync(root), real: realpathSync(lexical), isFile: st.isFile(), size: st.size };
+  } catch (cause) {
+    throw new SourceError('NOT_FOUND', dsu, path, `source not found in storage unit "${dsu}"`, cause);
+  }
+  return checkFacts(dsu, path, facts, expectedSize);
 }

@@ -11,15 +11,20 @@
  * frees the oldest slot. Nothing is allocated per block: a buffer transferred per block cost the
  * main thread a garbage collection every few megabytes (each arrives as new external memory there).
  *
- * Protocol on the port: worker → main `{ type: 'ring', slot, lengths, payloadBytes }` per chunk,
- * then exactly one `{ type: 'end', status, trailer, bytes, blocks, sha256, error? }`;
+ * Protocol on the port: worker → main `{ type: 'opened' }` once the source passed its checks (or
+ * `{ type: 'refused', code, message }` and nothing else), `{ type: 'ring', slot, lengths,
+ * payloadBytes }` per chunk, then exactly one `{ type: 'end', status, trailer, bytes, blocks, sha256, error? }`;
  * main → worker `{ type: 'credit' }` (one chunk slot freed) and `{ type: 'abort' }`.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import { DATA_HEADER_LENGTH, ImageFramer, type TrailerStatus } from '@tapedup/tape-format';
+import { type DsuRoots, resolveSourceSync, SourceError, type SourceErrorCode } from '../dsu';
 
 export interface DiskReadTask {
+  /** The image's storage unit (only its own root is passed), its path there and announced size. */
+  roots: DsuRoots;
+  dsu: string;
   path: string;
   sizeBytes: number;
   tag: number;
@@ -34,6 +39,10 @@ export interface DiskReadTask {
 }
 
 export type WorkerToMain =
+  /** The source passed its checks: chunks follow. Always the first message, or `refused` instead. */
+  | { type: 'opened' }
+  /** The source failed its checks (outside the root, missing, not a file, another size); nothing follows. */
+  | { type: 'refused'; code: SourceErrorCode; message: string }
   /** Blocks back to back from the start of ring slot `slot`. */
   | { type: 'ring'; slot: number; lengths: number[]; payloadBytes: number }
   | {
@@ -65,6 +74,16 @@ function readFully(fd: number, target: Uint8Array, at: number, length: number, p
 
 export default async function readImage(task: DiskReadTask): Promise<{ bytes: number }> {
   const { port } = task;
+  let absolutePath: string;
+  try {
+    absolutePath = resolveSourceSync(task.roots, task.dsu, task.path, task.sizeBytes).absolutePath;
+  } catch (error) {
+    if (!(error instanceof SourceError)) throw error;
+    port.postMessage({ type: 'refused', code: error.code, message: error.message } satisfies WorkerToMain);
+    port.close();
+    return { bytes: 0 };
+  }
+  port.postMessage({ type: 'opened' } satisfies WorkerToMain);
   let credits = task.readAhead;
   let aborted = false;
   let wake: (() => void) | undefined;
@@ -89,7 +108,7 @@ export default async function readImage(task: DiskReadTask): Promise<{ bytes: nu
   let error: ReadError | undefined;
   let fd: number | undefined;
   try {
-    fd = openSync(task.path, 'r');
+    fd = openSync(absolutePath, 'r');
     while (offset < task.sizeBytes && !aborted && error === undefined) {
       // The worker yields to its event loop (where credits and aborts arrive) only when it must wait.
       while (credits === 0 && !aborted) await new Promise<void>((resolve) => (wake = resolve));

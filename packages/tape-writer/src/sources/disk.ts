@@ -10,7 +10,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { AssignItem } from '@tapedup/protocol';
 import { DATA_HEADER_LENGTH } from '@tapedup/tape-format';
 import { Piscina } from 'piscina';
-import { type DsuRoots, resolveSource, SourceError } from '../dsu';
+import { type DsuRoots, SourceError } from '../dsu';
 import type { DiskReadTask, MainToWorker, WorkerToMain } from './disk-worker';
 import type { ImageSource, SourceEvent, SourceOpener, SourceOpenOptions } from './types';
 
@@ -82,18 +82,29 @@ export class DiskSourceOpener implements SourceOpener {
     if (source.kind !== 'disk') {
       throw new SourceError('UNSUPPORTED_SOURCE', '-', item.backupId, `not a disk image: ${source.kind}`);
     }
-    const resolved = await resolveSource(this.#roots, source.dsu, source.path, item.sizeBytes);
+    const root = this.#roots.get(source.dsu);
+    if (root === undefined) {
+      throw new SourceError(
+        'UNKNOWN_DSU',
+        source.dsu,
+        source.path,
+        `unknown disk storage unit "${source.dsu}"`,
+      );
+    }
     const { port1, port2 } = new MessageChannel();
-    // The ring holds the read-ahead, sized down for a small image (one chunk of its blocks).
+    // The ring holds the read-ahead, sized down for a small image (one chunk of its blocks). The
+    // announced size is the one the worker will insist on.
     const payload = options.blockPayloadSize;
-    const imageBlocks = Math.max(1, Math.ceil(resolved.sizeBytes / payload));
+    const imageBlocks = Math.max(1, Math.ceil(item.sizeBytes / payload));
     const chunkBlocks = Math.min(this.#chunkBlocks, imageBlocks);
     const slotBytes = chunkBlocks * (payload + DATA_HEADER_LENGTH);
     const slots = Math.min(this.#readAhead, Math.ceil(imageBlocks / chunkBlocks));
     const ring = this.#takeRing(slots * slotBytes);
     const task: DiskReadTask = {
-      path: resolved.absolutePath,
-      sizeBytes: resolved.sizeBytes,
+      roots: new Map([[source.dsu, root]]),
+      dsu: source.dsu,
+      path: source.path,
+      sizeBytes: item.sizeBytes,
       tag: options.tag,
       blockPayloadSize: payload,
       readAhead: this.#readAhead,
@@ -102,9 +113,19 @@ export class DiskSourceOpener implements SourceOpener {
       port: port2,
     };
     const done = this.#pool.run(task, { transferList: [port2] }) as Promise<{ bytes: number }>;
-    return new DiskImageSource(port1, done, source.dsu, source.path, ring, slotBytes, () =>
+    const image = new DiskImageSource(port1, done, source.dsu, source.path, ring, slotBytes, () =>
       this.#giveRing(ring),
     );
+    // The worker checks the source (inside the root, a file of the announced size) before it
+    // reads: one trip to a thread that is woken anyway, instead of a round through the libuv pool
+    // first (on a busy machine each such trip waits for a thread to be scheduled).
+    try {
+      await image.opened;
+    } catch (error) {
+      await image.close();
+      throw error;
+    }
+    return image;
   }
 
   /** A free ring of at least `bytes`, or a new one: rings are reused so that images do not churn memory. */
@@ -126,12 +147,18 @@ export class DiskSourceOpener implements SourceOpener {
   }
 }
 
+/** What the worker sends after `opened`: chunks, then the end. */
+type DataMessage = Extract<WorkerToMain, { type: 'ring' | 'end' }>;
+
 class DiskImageSource implements ImageSource {
   /** Most chunks ever waiting here at once (bounded by the read-ahead). */
   maxBuffered = 0;
-  #inbox: WorkerToMain[] = [];
-  #waiter: ((m: WorkerToMain | Error) => void) | undefined;
-  #failure: Error | undefined;
+  /** Settles with the worker's check of the source: resolves before its first chunk, or rejects. */
+  readonly opened: Promise<void>;
+  #settleOpened: ((error?: SourceError) => void) | undefined;
+  #inbox: DataMessage[] = [];
+  #waiter: ((m: DataMessage | Error) => void) | undefined;
+  #failure: SourceError | undefined;
   #started = false;
   #ended = false;
   #closed = false;
@@ -146,7 +173,18 @@ class DiskImageSource implements ImageSource {
     /** Called once the ring is free: the worker is done and the source closed. */
     private readonly releaseRing: () => void,
   ) {
+    this.opened = new Promise<void>((resolve, reject) => {
+      this.#settleOpened = (error) => (error === undefined ? resolve() : reject(error));
+    });
     port.on('message', (m: WorkerToMain) => {
+      if (m.type === 'opened' || m.type === 'refused') {
+        this.#settleOpened?.(
+          m.type === 'refused' ? new SourceError(m.code, dsu, path, m.message) : undefined,
+        );
+        this.#settleOpened = undefined;
+        if (m.type === 'refused') this.#ended = true;
+        return;
+      }
       const waiter = this.#waiter;
       this.#waiter = undefined;
       if (waiter) waiter(m);
@@ -156,6 +194,8 @@ class DiskImageSource implements ImageSource {
     });
     done.catch((cause: unknown) => {
       this.#failure = new SourceError('READ_FAILED', dsu, path, 'disk read worker failed', cause);
+      this.#settleOpened?.(this.#failure);
+      this.#settleOpened = undefined;
       const waiter = this.#waiter;
       this.#waiter = undefined;
       waiter?.(this.#failure);
@@ -192,7 +232,7 @@ class DiskImageSource implements ImageSource {
     });
   }
 
-  #receive(): Promise<WorkerToMain> {
+  #receive(): Promise<DataMessage> {
     if (this.#failure) return Promise.reject(this.#failure);
     return new Promise((resolve, reject) => {
       this.#waiter = (m) => (m instanceof Error ? reject(m) : resolve(m));

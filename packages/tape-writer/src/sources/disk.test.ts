@@ -148,3 +148,70 @@ describe('DiskSourceOpener', () => {
     expect(payload).toBeLessThan(size);
   });
 });
+
+describe('DiskSourceOpener, small images read inline', () => {
+  let inline: DiskSourceOpener;
+  let workers: DiskSourceOpener;
+  const size = 2 * PAYLOAD + 77;
+  beforeAll(() => {
+    writeFileSync(join(base, 'dsu', 'small'), bytesOf(size, 3));
+    const roots = parseDsuRoots([`main=${join(base, 'dsu')}`]);
+    inline = new DiskSourceOpener({ roots, inlineMaxBlocks: 3 });
+    workers = new DiskSourceOpener({ roots, inlineMaxBlocks: 0 });
+  });
+  afterAll(async () => {
+    await inline.close();
+    await workers.close();
+  });
+
+  async function events(o: DiskSourceOpener, abortAfterFirst = false): Promise<SourceEvent[]> {
+    const source = await o.open(item('small', size), { tag: 5, blockPayloadSize: PAYLOAD });
+    const out: SourceEvent[] = [];
+    for (;;) {
+      const e = await source.next();
+      if (abortAfterFirst) source.abort();
+      out.push(e.kind === 'blocks' ? { ...e, blocks: e.blocks.map((b) => b.slice()) } : e);
+      if (e.kind === 'end') break;
+    }
+    await source.close();
+    return out;
+  }
+  const hexes = (es: SourceEvent[]) =>
+    es.flatMap((e) => (e.kind === 'blocks' ? e.blocks : e.kind === 'end' ? [e.trailer] : []));
+
+  it('gives the very blocks and trailer the worker gives', async () => {
+    const mine = await events(inline);
+    const theirs = await events(workers);
+    expect(hexes(mine).map((b) => Buffer.from(b).toString('hex'))).toEqual(
+      hexes(theirs).map((b) => Buffer.from(b).toString('hex')),
+    );
+    expect(mine.at(-1)).toMatchObject({ kind: 'end', status: 'complete', bytes: size, blocks: 3 });
+    expect(mine.at(-1)).toEqual(theirs.at(-1));
+  });
+
+  it('refuses a bad source at open, like the worker', async () => {
+    await expect(inline.open(item('../x', 1), { tag: 0, blockPayloadSize: PAYLOAD })).rejects.toMatchObject({
+      code: 'PATH_TRAVERSAL',
+    });
+    await expect(inline.open(item('small', 5), { tag: 0, blockPayloadSize: PAYLOAD })).rejects.toMatchObject({
+      code: 'SIZE_MISMATCH',
+      retryable: false,
+    });
+  });
+
+  it('after abort the trailer is aborted and covers every block delivered', async () => {
+    const es = await events(inline, true);
+    const end = es.at(-1);
+    expect(end).toMatchObject({ kind: 'end', status: 'aborted', bytes: size, blocks: 3 });
+    expect(end?.kind === 'end' && decodeImageTrailer(end.trailer)).toMatchObject({
+      status: 'aborted',
+      totalBytes: size,
+      blockCount: 3,
+    });
+  });
+
+  it('validates inlineMaxBlocks, naming it', () => {
+    const roots = parseDsuRoots([`main=${join(base, 'dsu')}`]);
+    expect(() => new DiskSourceOpener({ roots, inlineMaxBlocks: -1 })).toThrow(/"inlineMaxBlocks"/);
+  });
+});

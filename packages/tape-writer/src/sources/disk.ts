@@ -11,6 +11,7 @@ import type { AssignItem } from '@tapedup/protocol';
 import { DATA_HEADER_LENGTH } from '@tapedup/tape-format';
 import { Piscina } from 'piscina';
 import { type DsuRoots, SourceError } from '../dsu';
+import { openInline } from './disk-inline';
 import type { DiskReadTask, MainToWorker, WorkerToMain } from './disk-worker';
 import type { ImageSource, SourceEvent, SourceOpener, SourceOpenOptions } from './types';
 
@@ -22,6 +23,12 @@ export interface DiskSourceOptions {
   readAhead?: number;
   /** Data blocks per chunk, i.e. per message from the worker (default 8: 2 MiB of 256 KiB blocks). */
   chunkBlocks?: number;
+  /**
+   * Images of at most this many data blocks are read and framed on the calling thread when opened
+   * (see `disk-inline.ts`): no trips between threads on their pickup path. Default 1 (with the
+   * default payload, images up to 256 KiB); 0 sends every image to the workers.
+   */
+  inlineMaxBlocks?: number;
   /** The worker script; default the built `dist/sources/disk-worker.js`. */
   workerPath?: string;
 }
@@ -60,12 +67,20 @@ export class DiskSourceOpener implements SourceOpener {
   /** The ring of an image that ended, kept for the next one (one: more would only hold memory). */
   readonly #rings: SharedArrayBuffer[] = [];
   readonly #keepRings: number;
+  readonly #inlineMaxBlocks: number;
 
   constructor(options: DiskSourceOptions) {
     if (!(options.roots instanceof Map)) throw new TypeError('disk source option "roots" must be a Map');
     this.#roots = options.roots;
     this.#readAhead = positiveInteger(options.readAhead ?? 4, 'readAhead');
     this.#chunkBlocks = positiveInteger(options.chunkBlocks ?? 8, 'chunkBlocks');
+    const inline = options.inlineMaxBlocks ?? 1;
+    if (!Number.isSafeInteger(inline) || inline < 0) {
+      throw new RangeError(
+        `disk source option "inlineMaxBlocks" must be a non-negative integer, got ${String(inline)}`,
+      );
+    }
+    this.#inlineMaxBlocks = inline;
     const threads = positiveInteger(options.threads ?? 2, 'threads');
     this.#keepRings = 1;
     this.#pool = new Piscina({
@@ -90,6 +105,16 @@ export class DiskSourceOpener implements SourceOpener {
         source.path,
         `unknown disk storage unit "${source.dsu}"`,
       );
+    }
+    if (item.sizeBytes <= this.#inlineMaxBlocks * options.blockPayloadSize) {
+      return openInline({
+        roots: this.#roots,
+        dsu: source.dsu,
+        path: source.path,
+        sizeBytes: item.sizeBytes,
+        tag: options.tag,
+        blockPayloadSize: options.blockPayloadSize,
+      });
     }
     const { port1, port2 } = new MessageChannel();
     // The ring holds the read-ahead, sized down for a small image (one chunk of its blocks). The

@@ -1,8 +1,10 @@
 /**
  * `disk` images: read straight from a DSU root by a piscina pool (read, CRC32C, SHA-256 and framing
- * off the main thread, each block read straight into a ring shared with the main thread). Read-ahead is bounded per image: the
- * worker may be `readAhead` chunks ahead, and a slot frees only when the engine asks for the next
- * chunk, i.e. after the drive accepted the previous one.
+ * off the main thread, each block read straight into a ring shared with the main thread). Read-ahead
+ * is bounded per image: the worker may be `readAhead` chunks ahead, and a slot frees only when the
+ * engine asks for the next chunk, i.e. after the drive accepted the previous one. Images of a block
+ * or so are read on the calling thread instead (`disk-inline.ts`): for them the trips between
+ * threads were most of the pickup time.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

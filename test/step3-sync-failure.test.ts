@@ -61,8 +61,10 @@ const cases = [
     // trailer and its fragment end (4): write 1 + 4·8 + 3 = 36 is batch 2's second image's trailer.
     name: 'a deferred write error mid-batch (write 36 on d0)',
     faults: { scripted: [{ kind: 'deferred-error', trigger: { op: 'write', nth: 36 } }] },
-    // Batch 2's first copy, written, and its second, during which the error surfaced.
-    batchSize: 2,
+    // The drive reports the error when its buffer drains that block: on a later command of batch 2,
+    // at its sync at the latest. How many of batch 2's copies were reported written by then depends on
+    // how far the host got ahead of the drain; the first was written before the faulty block.
+    batchSize: { min: 2, max: BATCH },
   },
   {
     // The planner tops up a 3-copy window after every report, so an assign is usually on its way
@@ -98,11 +100,6 @@ describe.skipIf(!existsSync(TAPE_WRITER))(
           failed: 0,
         });
         const events = run.events();
-        (await import('node:fs')).writeFileSync(`/tmp/sf-${cases.indexOf(c)}.log`, run.dup.stderr());
-        (await import('node:fs')).writeFileSync(
-          `/tmp/sf-${cases.indexOf(c)}.events`,
-          events.map((e) => JSON.stringify(e)).join('\n'),
-        );
         const failed = eventsOf(events, 'image-failed');
         expect(failed.length, JSON.stringify(failed.slice(0, 2))).toBeGreaterThan(0);
         // One failure, on d0, retryable, first attempt, with the drive's sense data.
@@ -116,8 +113,12 @@ describe.skipIf(!existsSync(TAPE_WRITER))(
         const batch = new Set(failed.map((f) => f.backupId));
         expect(failed).toHaveLength(batch.size);
         for (const w of written) expect(batch.has(w)).toBe(true);
-        // The fault struck where the case says.
-        expect(written.size).toBe(c.batchSize - 1);
+        // The fault struck where the case says: in d0's second batch, after its first eight committed.
+        const committedBefore = eventsOf(events.slice(0, firstFailure), 'image-committed');
+        expect(committedBefore.filter((e) => e.driveId === 'd0')).toHaveLength(BATCH);
+        const size = typeof c.batchSize === 'number' ? { min: c.batchSize, max: c.batchSize } : c.batchSize;
+        expect(written.size + 1).toBeGreaterThanOrEqual(size.min);
+        expect(written.size + 1).toBeLessThanOrEqual(size.max);
         outcomes.set(c.name, { written, failed: batch });
         for (const f of failed) {
           const mine = events.filter((e) => 'backupId' in e && e.backupId === f.backupId).map((e) => e.type);
@@ -171,7 +172,7 @@ describe.skipIf(!existsSync(TAPE_WRITER))(
         expect(o).toBeDefined();
         // The batch: the copies written since the last good sync and the one the error struck.
         expect([...o!.failed].filter((b) => !o!.written.has(b))).toHaveLength(1);
-        expect(o!.failed.size).toBe(c.batchSize);
+        expect(o!.failed.size).toBe(o!.written.size + 1);
       });
     }
   },

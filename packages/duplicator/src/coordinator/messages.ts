@@ -20,8 +20,9 @@ export function eventOutput(message: DuplicatorEvent): Output {
   return { kind: 'event', message };
 }
 
-/** A `rejected` reply to a scheduler request. */
-export function rejectedReply(
+/** A `rejected` or `error` reply to a scheduler message; text and field are cut to what the protocol allows. */
+function schedulerReply(
+  type: 'rejected' | 'error',
   ids: MessageIds,
   re: string,
   code: string,
@@ -32,7 +33,7 @@ export function rejectedReply(
     kind: 'reply',
     message: {
       v: PROTOCOL_VERSION,
-      type: 'rejected',
+      type,
       id: ids.next('r'),
       re,
       code: toCode(code),
@@ -40,6 +41,17 @@ export function rejectedReply(
       ...(field === undefined ? {} : { field: field.slice(0, 256) }),
     },
   };
+}
+
+/** A `rejected` reply to a scheduler request. */
+export function rejectedReply(
+  ids: MessageIds,
+  re: string,
+  code: string,
+  message: string,
+  field?: string,
+): Output {
+  return schedulerReply('rejected', ids, re, code, message, field);
 }
 
 /** An `error` reply to a scheduler message. */
@@ -50,18 +62,7 @@ export function errorReply(
   message: string,
   field?: string,
 ): Output {
-  return {
-    kind: 'reply',
-    message: {
-      v: PROTOCOL_VERSION,
-      type: 'error',
-      id: ids.next('r'),
-      re,
-      code: toCode(code),
-      message: message.slice(0, 1024),
-      ...(field === undefined ? {} : { field }),
-    },
-  };
+  return schedulerReply('error', ids, re, code, message, field);
 }
 
 /** An `error` sent to a writer about one of its messages. */

@@ -314,6 +314,37 @@ export class VirtualDrive implements TapeDevice {
   }
 
   /**
+   * Writes `blocks` as consecutive WRITE commands, in order, exactly as that many `writeBlock` calls
+   * would (each is a `writeBlock` entry in the command log and in the stats, meets the fault
+   * injector and the timing model on its own), but as one turn of the command queue under one
+   * deadline: a host that has several blocks at hand saves a round trip per block. Stops after the
+   * first block that reports early warning: `written` says how many were written. A block that
+   * fails rejects the call; the blocks before it were written. (A command that hangs times out as
+   * the whole call, so its own log entry stays open.)
+   */
+  writeBlocks(blocks: readonly Uint8Array[]): Promise<{ written: number; earlyWarning: boolean }> {
+    if (!Array.isArray(blocks) || blocks.length === 0 || !blocks.every((b) => b instanceof Uint8Array)) {
+      return Promise.reject(new TypeError('writeBlocks: blocks must be a non-empty array of Uint8Array'));
+    }
+    return this.#enqueue(async () => {
+      if (!this.#opened) throw notOpen(this.name);
+      return this.#withDeadline('writeBlocks', this.#writeEach(blocks));
+    });
+  }
+
+  async #writeEach(blocks: readonly Uint8Array[]): Promise<{ written: number; earlyWarning: boolean }> {
+    let written = 0;
+    for (const data of blocks) {
+      const result = await this.#logged('writeBlock', { length: data.length }, () =>
+        this.#write(data.length, 1, data),
+      );
+      written += 1;
+      if (result.earlyWarning) return { written, earlyWarning: true };
+    }
+    return { written, earlyWarning: false };
+  }
+
+  /**
    * Writes `count` blocks of `length` zero bytes as one command (synthetic payload): the simulator's way
    * to push terabytes without a call per block. Times and counts exactly as `count` writes would,
    * except that the host side is one transfer. Fails as a whole with VOLUME OVERFLOW if it does not fit.
@@ -498,36 +529,45 @@ export class VirtualDrive implements TapeDevice {
     opts: { open?: boolean },
     body: () => Promise<T>,
   ): Promise<T> {
-    const run = async (): Promise<T> => {
+    return this.#enqueue(async () => {
       if ((opts.open ?? true) && !this.#opened) throw notOpen(this.name);
-      const entry: CommandLogEntry = { seq: ++this.#seq, op, args, start: this.#clock.now(), end: 0 };
-      this.stats.commands++;
-      try {
-        const result = await this.#withDeadline(op, body());
-        entry.result = summarise(result);
-        return result;
-      } catch (error) {
-        if (error instanceof ScsiError) {
-          entry.error = {
-            code: error.code,
-            category: error.category,
-            deferred: error.deferred,
-            senseKey: error.senseKey,
-            asc: error.asc,
-            ascq: error.ascq,
-          };
-          this.#logger?.warn({ drive: this.name, op, err: error.toJSON() }, 'command failed');
-        }
-        throw error;
-      } finally {
-        entry.end = this.#clock.now();
-        this.#record(entry);
-        this.#sample();
-      }
-    };
-    const result = this.#queue.then(run, run);
+      return this.#logged(op, args, () => this.#withDeadline(op, body()));
+    });
+  }
+
+  /** Runs `work` after every command called before it. */
+  #enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(work, work);
     this.#queue = result.catch(() => undefined);
     return result;
+  }
+
+  /** Runs one command's body with its log entry, its count and a buffer sample. */
+  async #logged<T>(op: string, args: Record<string, unknown>, body: () => Promise<T>): Promise<T> {
+    const entry: CommandLogEntry = { seq: ++this.#seq, op, args, start: this.#clock.now(), end: 0 };
+    this.stats.commands++;
+    try {
+      const result = await body();
+      entry.result = summarise(result);
+      return result;
+    } catch (error) {
+      if (error instanceof ScsiError) {
+        entry.error = {
+          code: error.code,
+          category: error.category,
+          deferred: error.deferred,
+          senseKey: error.senseKey,
+          asc: error.asc,
+          ascq: error.ascq,
+        };
+        this.#logger?.warn({ drive: this.name, op, err: error.toJSON() }, 'command failed');
+      }
+      throw error;
+    } finally {
+      entry.end = this.#clock.now();
+      this.#record(entry);
+      this.#sample();
+    }
   }
 
   async #withDeadline<T>(op: string, work: Promise<T>): Promise<T> {

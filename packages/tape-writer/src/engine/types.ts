@@ -12,6 +12,16 @@ export interface SyntheticBlockWriter {
   writeSyntheticBlocks(length: number, count: number): Promise<{ earlyWarning: boolean }>;
 }
 
+/**
+ * A device that takes several data blocks in one call (the virtual drive): exactly that many WRITE
+ * commands in order, as if each were its own `writeBlock`, stopping after the first block that
+ * reports early warning (`written` counts the blocks written). Optional: without it the engine
+ * writes one block per call.
+ */
+export interface BlockBatchWriter {
+  writeBlocks(blocks: readonly Uint8Array[]): Promise<{ written: number; earlyWarning: boolean }>;
+}
+
 export interface WriterEngineOptions {
   /** The drive id (`SafeId`) this writer reports as. */
   driveId: string;

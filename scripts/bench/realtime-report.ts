@@ -101,7 +101,7 @@ ${cores} cores.${busy ? ' The load was above the number of cores: other processe
 The same page-cache-warm files (just written; no cache is dropped, for either side) are copied by
 tape-writer processes into virtual drives (a tgt-format cartridge file per drive) and by
 \`dd if=F of=G bs=1M\` into a directory of the same filesystem, alternately, a fresh library and
-fresh writers per run, \`sync\` before each run. With two drives each writer (each dd chain) takes
+fresh writers per run, \`sync\` before each run. Each run's outputs are deleted before the next run, which then waits 4 s: this virtual machine hands freed memory back to its host within seconds, and writing into just-freed page-cache memory costs far less CPU, so without the wait whichever side ran right after a delete was favoured. Single runs of this figure moved between 0.57 and 1.08 on the same afternoon: it follows the machine's load and its memory, not the code alone. With two drives each writer (each dd chain) takes
 half the files, in parallel. The writer's time runs from the assigns to the last \`batch-synced\`,
 which comes after the cartridge file's fdatasync; dd is timed to its exit (page cache only) and to
 the end of a \`sync -d\` of its outputs ("dd + sync", the same durability). MB/s are medians of the

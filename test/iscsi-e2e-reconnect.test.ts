@@ -63,6 +63,37 @@ describe('ReconnectingDevice', () => {
     expect(warnings.map((w) => w.code)).toEqual(Array(5).fill('TRANSPORT_ECONNREFUSED'));
   });
 
+  it('does not send a write on a fresh connection: waits for it with TEST UNIT READY, then fails it as RECONNECTED', async () => {
+    let writes = 0;
+    const tur: (Error | undefined)[] = [refused(), undefined];
+    let turCalls = 0;
+    const device = {
+      name: 'scripted',
+      writeBlock: async () => {
+        writes++;
+        throw refused();
+      },
+      testUnitReady: async () => {
+        const next = tur[turCalls++];
+        if (next !== undefined) throw next;
+      },
+    } as Partial<TapeDevice> as TapeDevice;
+    const { wrapped, delays } = harness(device);
+    await expect(wrapped.writeBlock(new Uint8Array(8))).rejects.toMatchObject({
+      code: 'TRANSPORT_RECONNECTED',
+      category: 'transport',
+      retryable: true,
+    });
+    // Tried once (refused: nothing sent), then only TEST UNIT READY until the target answered.
+    expect(writes).toBe(1);
+    expect(turCalls).toBe(2);
+    expect(delays).toEqual([100, 200]);
+    // A command that does not depend on the position is simply sent again.
+    const { device: rewinding, calls } = scripted([refused(), undefined]);
+    await harness(rewinding).wrapped.rewind();
+    expect(calls()).toBe(2);
+  });
+
   it('passes a connection lost mid-command on at once (the command may have reached the drive)', async () => {
     const { device, calls } = scripted([reset(), undefined]);
     const { wrapped, delays } = harness(device);

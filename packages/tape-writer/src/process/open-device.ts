@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DriveSpec } from '@tapedup/protocol';
-import { ScsiError, type TapeDevice } from '@tapedup/scsi';
+import { ScsiError, ScsiTransportError, type TapeDevice } from '@tapedup/scsi';
 import {
   type FaultPlan,
   MemoryMedium,
@@ -193,6 +193,14 @@ function isConnectFailure(error: unknown): error is ScsiError {
   );
 }
 
+/** Commands that depend on where the medium is: never sent first on a fresh connection. */
+const POSITION_DEPENDENT: ReadonlySet<string> = new Set([
+  'writeBlock',
+  'writeFilemarks',
+  'readBlock',
+  'space',
+]);
+
 export interface ReconnectingDeviceOptions {
   /** How long one command keeps retrying a refused connection before it fails, ms. */
   windowMs: number;
@@ -235,6 +243,19 @@ export class ReconnectingDevice implements TapeDevice {
     let delay = this.#o.initialDelayMs;
     for (let attempt = 1; ; attempt++) {
       try {
+        if (attempt > 1 && POSITION_DEPENDENT.has(operation)) {
+          // A new connection (the target may have restarted) says nothing of where the medium is:
+          // wait for it without moving anything, then fail the command unsent so the writer
+          // repositions from its last good position before it writes or reads again.
+          await this.#device.testUnitReady().catch((error: unknown) => {
+            if (isConnectFailure(error)) throw error;
+          });
+          this.#o.logger.info({ device: this.name, operation, attempt }, 'device reconnected');
+          throw new ScsiTransportError(
+            `${this.name}: reconnected; the position is unknown, ${operation} was not sent`,
+            { errno: 'RECONNECTED' },
+          );
+        }
         const result = await run();
         if (attempt > 1) this.#o.logger.info({ device: this.name, operation, attempt }, 'device reconnected');
         return result;

@@ -8,6 +8,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { DATA_HEADER_LENGTH, ImageFramer } from '@tapedup/tape-format';
 import { type DsuRoots, resolveSourceSync, SourceError } from '../dsu';
+import { endEvent } from './end-event';
 import type { ImageSource, SourceEvent } from './types';
 
 export interface InlineImage {
@@ -97,16 +98,7 @@ class InlineImageSource implements ImageSource {
     this.#ended = true;
     // Everything was read at open: an abort only changes how the trailer closes the image.
     const status = this.error !== undefined || this.#aborted ? 'aborted' : 'complete';
-    const { trailer, info } = this.framer.finish(status);
-    return {
-      kind: 'end',
-      status,
-      trailer,
-      bytes: info.totalBytes,
-      blocks: info.blockCount,
-      sha256: Buffer.from(info.sha256).toString('hex'),
-      error: this.error,
-    };
+    return endEvent(this.framer.finish(status), this.error);
   }
 
   abort(): void {

@@ -17,12 +17,12 @@ import type { AssignItem } from '@tapedup/protocol';
 import { type DataFrame, decodeDataFrame, isProtocolError } from '@tapedup/protocol';
 import {
   DATA_HEADER_LENGTH,
-  encodeImageTrailer,
   ImageFramer,
   type TrailerStatus,
 } from '@tapedup/tape-format';
 import * as zmq from 'zeromq';
 import { SourceError, type SourceErrorCode } from '../dsu';
+import { endEvent } from './end-event';
 import type { ImageSource, SourceEvent, SourceOpener, SourceOpenOptions } from './types';
 
 /** Timers the idle timeout runs on (injectable so tests control time). */
@@ -309,18 +309,9 @@ class StreamImageSource implements ImageSource {
   #finish(status: TrailerStatus, error: SourceError | undefined): void {
     if (this.#end !== undefined) return;
     this.#clearTimer();
-    const { blocks, info } = this.#framer.finish(status);
-    const trailer = encodeImageTrailer(info);
-    this.#queued.push(...blocks);
-    this.#end = {
-      kind: 'end',
-      status,
-      trailer,
-      bytes: info.totalBytes,
-      blocks: info.blockCount,
-      sha256: Buffer.from(info.sha256).toString('hex'),
-      error,
-    };
+    const finished = this.#framer.finish(status);
+    this.#queued.push(...finished.blocks);
+    this.#end = endEvent(finished, error);
     // A failed stream stops reading at once; its sender's further sends are not ours to take.
     if (!this.socket.closed && status === 'aborted') this.socket.close();
     this.#notify();

@@ -15,11 +15,7 @@
 import { createHash } from 'node:crypto';
 import type { AssignItem } from '@tapedup/protocol';
 import { type DataFrame, decodeDataFrame, isProtocolError } from '@tapedup/protocol';
-import {
-  DATA_HEADER_LENGTH,
-  ImageFramer,
-  type TrailerStatus,
-} from '@tapedup/tape-format';
+import { DATA_HEADER_LENGTH, ImageFramer, type TrailerStatus } from '@tapedup/tape-format';
 import * as zmq from 'zeromq';
 import { SourceError, type SourceErrorCode } from '../dsu';
 import { endEvent } from './end-event';
